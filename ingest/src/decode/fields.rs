@@ -1,0 +1,226 @@
+//! Information elements of a data record to the columns of a flow record.
+//!
+//! NetFlow v9 field types 1-127 are the IPFIX elements of the same number,
+//! and `netgauze-flow-pkt` decodes both into one `Field` type, so one mapping
+//! serves both protocols. Times are made absolute here: NetFlow v9 and some
+//! IPFIX exporters send them relative to the exporter's uptime.
+
+use std::collections::HashMap;
+
+use netgauze_flow_pkt::ie::Field;
+use netgauze_flow_pkt::netflow::ScopeField;
+
+use crate::flow::FlowRecord;
+
+/// Sampling and clock facts an exporter sends in options data.
+#[derive(Debug, Default)]
+pub(super) struct SessionState {
+    /// Unix milliseconds at which the exporter's uptime clock started
+    /// (IPFIX `systemInitTimeMilliseconds`).
+    pub system_init_ms: Option<i64>,
+    /// Sampling rate that applies to the whole exporting process.
+    pub process_rate: Option<u32>,
+    /// Sampling rate per sampler / selector id.
+    pub sampler_rates: HashMap<u64, u32>,
+}
+
+impl SessionState {
+    /// Learns from a NetFlow v9 options data record.
+    pub fn learn_v9_options(&mut self, scope: &[ScopeField], fields: &[Field]) {
+        let sampler = sampler_id(fields);
+        if let Some(rate) = sampling_rate(fields) {
+            match sampler {
+                Some(id) => {
+                    self.sampler_rates.insert(id, rate);
+                }
+                None if scope.iter().any(|s| matches!(s, ScopeField::System(_))) => {
+                    self.process_rate = Some(rate);
+                }
+                None => self.process_rate = Some(rate),
+            }
+        }
+    }
+
+    /// Learns from an IPFIX options data record.
+    pub fn learn_ipfix_options(&mut self, scope: &[Field], fields: &[Field]) {
+        for field in scope.iter().chain(fields) {
+            if let Field::systemInitTimeMilliseconds(time) = field {
+                self.system_init_ms = Some(time.timestamp_millis());
+            }
+        }
+        let sampler = sampler_id(scope).or_else(|| sampler_id(fields));
+        if let Some(rate) = sampling_rate(fields) {
+            match sampler {
+                Some(id) => {
+                    self.sampler_rates.insert(id, rate);
+                }
+                None => self.process_rate = Some(rate),
+            }
+        }
+    }
+}
+
+/// How to turn the times of a record into Unix milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RecordTimes {
+    received_ms: i64,
+    export_ms: i64,
+    /// Exporter uptime at export, for NetFlow v9 relative times.
+    uptime_at_export_ms: Option<u32>,
+    /// Unix milliseconds at which the exporter booted, for IPFIX uptime times.
+    system_init_ms: Option<i64>,
+}
+
+impl RecordTimes {
+    pub fn v9(received_ms: i64, export_secs: u32, sys_uptime_ms: u32) -> Self {
+        Self {
+            received_ms,
+            export_ms: i64::from(export_secs) * 1000,
+            uptime_at_export_ms: Some(sys_uptime_ms),
+            system_init_ms: None,
+        }
+    }
+
+    pub fn ipfix(received_ms: i64, export_secs: u32, system_init_ms: Option<i64>) -> Self {
+        Self {
+            received_ms,
+            export_ms: i64::from(export_secs) * 1000,
+            uptime_at_export_ms: None,
+            system_init_ms,
+        }
+    }
+
+    pub fn with_init(mut self, system_init_ms: Option<i64>) -> Self {
+        self.system_init_ms = system_init_ms;
+        self
+    }
+
+    /// Absolute time of an uptime-relative timestamp, if it can be known.
+    fn from_uptime(&self, uptime_ms: u32) -> Option<i64> {
+        if let Some(at_export) = self.uptime_at_export_ms {
+            // Signed difference so that a 32-bit uptime wrap between the flow
+            // and the export still gives a small offset.
+            let before_export = i64::from(at_export.wrapping_sub(uptime_ms) as i32);
+            return Some(self.export_ms - before_export);
+        }
+        self.system_init_ms.map(|init| init + i64::from(uptime_ms))
+    }
+}
+
+/// Fills `flow` from the fields of one data record.
+pub(super) fn fill(flow: &mut FlowRecord, fields: &[Field], times: &RecordTimes, state: &SessionState) {
+    let mut start = None;
+    let mut end = None;
+    let mut record_rate = None;
+    let mut sampler = None;
+    let mut ip_next_hop = None;
+    let mut bgp_next_hop = None;
+
+    for field in fields {
+        match field {
+            Field::sourceIPv4Address(a) => {
+                flow.src_addr = a.to_ipv6_mapped();
+                flow.ip_version = 4;
+            }
+            Field::destinationIPv4Address(a) => {
+                flow.dst_addr = a.to_ipv6_mapped();
+                flow.ip_version = 4;
+            }
+            Field::sourceIPv6Address(a) => {
+                flow.src_addr = *a;
+                flow.ip_version = 6;
+            }
+            Field::destinationIPv6Address(a) => {
+                flow.dst_addr = *a;
+                flow.ip_version = 6;
+            }
+            Field::ipVersion(v) if flow.ip_version == 0 => flow.ip_version = *v,
+            Field::sourceTransportPort(p) => flow.src_port = *p,
+            Field::destinationTransportPort(p) => flow.dst_port = *p,
+            Field::protocolIdentifier(p) => flow.protocol = u8::from(*p),
+            Field::tcpControlBits(flags) => flow.tcp_flags = u8::from(*flags),
+            Field::ipClassOfService(tos) => flow.tos = *tos,
+            Field::octetDeltaCount(n) => flow.bytes = *n,
+            Field::packetDeltaCount(n) => flow.packets = *n,
+            Field::ingressInterface(i) => flow.in_if = *i,
+            Field::egressInterface(i) => flow.out_if = *i,
+            Field::bgpSourceAsNumber(asn) => flow.src_as = *asn,
+            Field::bgpDestinationAsNumber(asn) => flow.dst_as = *asn,
+            Field::sourceIPv4PrefixLength(m) | Field::sourceIPv6PrefixLength(m) => flow.src_mask = *m,
+            Field::destinationIPv4PrefixLength(m) | Field::destinationIPv6PrefixLength(m) => {
+                flow.dst_mask = *m
+            }
+            Field::ipNextHopIPv4Address(a) => ip_next_hop = Some(a.to_ipv6_mapped()),
+            Field::ipNextHopIPv6Address(a) => ip_next_hop = Some(*a),
+            Field::bgpNextHopIPv4Address(a) => bgp_next_hop = Some(a.to_ipv6_mapped()),
+            Field::bgpNextHopIPv6Address(a) => bgp_next_hop = Some(*a),
+            Field::vlanId(v) | Field::dot1qVlanId(v) => flow.src_vlan = *v,
+            Field::postVlanId(v) | Field::postDot1qVlanId(v) => flow.dst_vlan = *v,
+            Field::flowStartSysUpTime(t) => start = start.or(times.from_uptime(*t)),
+            Field::flowEndSysUpTime(t) => end = end.or(times.from_uptime(*t)),
+            Field::flowStartSeconds(t)
+            | Field::flowStartMilliseconds(t)
+            | Field::flowStartMicroseconds(t)
+            | Field::flowStartNanoseconds(t) => start = Some(t.timestamp_millis()),
+            Field::flowEndSeconds(t)
+            | Field::flowEndMilliseconds(t)
+            | Field::flowEndMicroseconds(t)
+            | Field::flowEndNanoseconds(t) => end = Some(t.timestamp_millis()),
+            Field::flowStartDeltaMicroseconds(d) => {
+                start = Some(times.export_ms - i64::from(*d) / 1000)
+            }
+            Field::flowEndDeltaMicroseconds(d) => end = Some(times.export_ms - i64::from(*d) / 1000),
+            _ => {}
+        }
+        if record_rate.is_none() {
+            record_rate = sampling_rate(std::slice::from_ref(field));
+        }
+        if sampler.is_none() {
+            sampler = sampler_id(std::slice::from_ref(field));
+        }
+    }
+
+    flow.next_hop = ip_next_hop.or(bgp_next_hop).unwrap_or(flow.next_hop);
+    flow.time_start_ms = start.or(end).unwrap_or(times.received_ms);
+    flow.time_end_ms = end.unwrap_or(flow.time_start_ms);
+
+    let rate = record_rate
+        .or_else(|| sampler.and_then(|id| state.sampler_rates.get(&id).copied()))
+        .or(state.process_rate)
+        .unwrap_or(0);
+    flow.sampling_rate = rate;
+    if rate > 1 {
+        flow.bytes = flow.bytes.saturating_mul(u64::from(rate));
+        flow.packets = flow.packets.saturating_mul(u64::from(rate));
+    }
+}
+
+/// A 1-in-N rate from sampling elements, if any says one; 0 is "unknown".
+fn sampling_rate(fields: &[Field]) -> Option<u32> {
+    let mut interval = None;
+    let mut space = None;
+    for field in fields {
+        match field {
+            Field::samplingInterval(n) | Field::samplerRandomInterval(n) => {
+                interval = interval.or(Some(*n))
+            }
+            Field::samplingPacketInterval(n) => interval = Some(*n),
+            Field::samplingPacketSpace(n) => space = Some(*n),
+            _ => {}
+        }
+    }
+    match (interval, space) {
+        // RFC 5476: select `interval` packets, then skip `space`.
+        (Some(taken), Some(skipped)) if taken > 0 => Some((taken + skipped) / taken),
+        (Some(n), _) if n > 0 => Some(n),
+        _ => None,
+    }
+}
+
+fn sampler_id(fields: &[Field]) -> Option<u64> {
+    fields.iter().find_map(|field| match field {
+        Field::samplerId(id) => Some(u64::from(*id)),
+        Field::selectorId(id) => Some(*id),
+        _ => None,
+    })
+}

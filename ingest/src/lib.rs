@@ -1,0 +1,19 @@
+//! flowsage-ingest: how telemetry gets in and where it is kept.
+//!
+//! A map of the crate:
+//! - [`flow`]: the [`FlowRecord`](flow::FlowRecord), one row of `flows`.
+//! - [`decode`]: NetFlow v9 and IPFIX datagrams to flow records. Pure: no
+//!   sockets, no store, no clock.
+//! - [`collector`]: UDP listeners, the decode task and the batcher that feed
+//!   the store; per-exporter statistics ([`collector::stats`]).
+//! - [`store`]: the ClickHouse schema and its two backends, embedded chDB and
+//!   a ClickHouse server over HTTP.
+//!
+//! Data flows one way: socket → bounded queue → decoder → batcher → bounded
+//! queue → store. Nothing on the receive side ever waits on the store; every
+//! queue has a bound and counts what it drops.
+
+pub mod collector;
+pub mod decode;
+pub mod flow;
+pub mod store;

@@ -1,0 +1,149 @@
+//! The store: one ClickHouse schema behind one interface, two backends.
+//!
+//! [`Store`] is what the rest of flowsage holds. It is either the embedded
+//! engine ([`chdb::ChdbStore`], chDB in-process, the default) or a ClickHouse
+//! server over HTTP ([`server::ServerStore`]). Both create the same schema
+//! ([`schema`]), take inserts as Arrow record batches ([`batch`]) and answer
+//! read-only queries as ClickHouse's own JSON with column names and types.
+//!
+//! The store trusts its callers with SQL: validating what a model wrote is
+//! the SQL guard's job in `tools`. What the store does enforce is the engine's
+//! own limits on every read ([`QueryLimits`]) and `readonly`.
+
+pub mod batch;
+pub mod chdb;
+pub mod config;
+pub mod schema;
+pub mod server;
+
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+use serde::Serialize;
+
+pub use config::{Backend, QueryLimits, StoreConfig};
+
+/// A column of a query result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ColumnMeta {
+    pub name: String,
+    /// ClickHouse type name, e.g. `UInt64` or `DateTime64(3, 'UTC')`.
+    pub r#type: String,
+}
+
+/// The result of a read: columns, rows as ClickHouse JSON, time taken.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueryOutput {
+    pub columns: Vec<ColumnMeta>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the embedded engine could not be loaded from {driver:?}: {reason}; {hint}", hint = chdb::SETUP_HINT)]
+    EngineMissing { driver: String, reason: String },
+    #[error("in {context}: {message}")]
+    Engine { context: String, message: String },
+    #[error("clickhouse rejected the query: {message}")]
+    Query { sql: String, message: String },
+    #[error("in {context}: {err}")]
+    Io { context: String, #[source] err: std::io::Error },
+    #[error("in {context}: {err}")]
+    Arrow { context: String, #[source] err: arrow_schema::ArrowError },
+    #[error("in {context}: {err}")]
+    Decode { context: String, #[source] err: serde_json::Error },
+    #[error("in the clickhouse server request: {0}")]
+    Http(#[from] clickhouse::error::Error),
+    #[error("the store is busy: too many queries in flight, retry shortly")]
+    Busy,
+    #[error("the store's worker thread has stopped; restart flowsage")]
+    WorkerGone,
+    #[error("{0}")]
+    Unexpected(String),
+}
+
+impl StoreError {
+    fn engine(context: &str, err: adbc_core::error::Error) -> Self {
+        Self::Engine { context: context.to_string(), message: err.message }
+    }
+
+    fn query(sql: &str, err: adbc_core::error::Error) -> Self {
+        Self::Query { sql: sql.to_string(), message: err.message }
+    }
+
+    /// Whether the same call may succeed later without being changed.
+    pub fn retryable(&self) -> bool {
+        matches!(self, Self::Busy | Self::Http(_) | Self::Io { .. })
+    }
+}
+
+/// The store, on whichever backend the config chose.
+#[derive(Clone)]
+pub enum Store {
+    Embedded(chdb::ChdbStore),
+    Server(server::ServerStore),
+}
+
+impl Store {
+    /// Opens the configured backend and creates or updates the schema.
+    pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
+        let store = match config.backend {
+            Backend::Embedded => Self::Embedded(chdb::ChdbStore::open(
+                &config.driver,
+                &config.data_dir,
+                config.readers,
+                &config.limits,
+            )?),
+            Backend::Server => Self::Server(server::ServerStore::new(&config.server, &config.limits)),
+        };
+        store.init_schema(config.flows_ttl_days).await?;
+        Ok(store)
+    }
+
+    /// Creates the schema if missing; safe to run at every start.
+    pub async fn init_schema(&self, ttl_days: u32) -> Result<(), StoreError> {
+        if let Self::Server(server) = self {
+            server.create_database().await?;
+        }
+        for statement in schema::create_statements(ttl_days) {
+            self.execute(&statement).await?;
+        }
+        Ok(())
+    }
+
+    /// Runs a statement that returns no rows (DDL, maintenance).
+    pub async fn execute(&self, sql: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Embedded(s) => s.execute(sql).await,
+            Self::Server(s) => s.execute(sql).await,
+        }
+    }
+
+    /// Appends a batch built by [`batch::flow_batch`] to the `flows` table.
+    pub async fn insert_flows(&self, batch: RecordBatch) -> Result<(), StoreError> {
+        let staging = schema::flows_staging_table();
+        match self {
+            Self::Embedded(s) => s.ingest(&staging, batch).await,
+            Self::Server(s) => s.insert_arrow(&staging, &batch).await,
+        }
+    }
+
+    /// Runs a read-only query under the configured limits.
+    pub async fn query(&self, sql: &str) -> Result<QueryOutput, StoreError> {
+        match self {
+            Self::Embedded(s) => s.query(sql).await,
+            Self::Server(s) => s.query(sql).await,
+        }
+    }
+
+    /// Which backend this is, for status output.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Embedded(_) => Backend::Embedded,
+            Self::Server(_) => Backend::Server,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The embedded store end to end: schema, Arrow insert, ClickHouse JSON out.
+//!
+//! chDB admits one data directory per process, so every test in this binary
+//! shares one store.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::OnceLock;
+
+use flowsage_ingest::flow::{FlowProtocol, FlowRecord};
+use flowsage_ingest::store::{Store, StoreConfig, batch::flow_batch};
+use serde_json::json;
+
+fn store() -> &'static (tokio::runtime::Runtime, Store, tempfile::TempDir) {
+    static STORE: OnceLock<(tokio::runtime::Runtime, Store, tempfile::TempDir)> = OnceLock::new();
+    STORE.get_or_init(|| {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = StoreConfig { data_dir: dir.path().join("data"), ..StoreConfig::default() };
+        let store = runtime.block_on(Store::open(&config)).expect("open the embedded store");
+        (runtime, store, dir)
+    })
+}
+
+#[test]
+fn inserted_flows_read_back_with_clickhouse_types() {
+    // given
+    let (runtime, store, _) = store();
+    // Recent times: rows older than the TTL may be dropped by any merge.
+    let received = chrono::Utc::now().timestamp() * 1000 - 60_000;
+    let shown = |ms: i64| {
+        let time = chrono::DateTime::from_timestamp_millis(ms).unwrap();
+        time.format("%Y-%m-%d %H:%M:%S%.3f").to_string()
+    };
+    let exporter = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 7));
+    let mut v4 = FlowRecord::new(exporter, FlowProtocol::Ipfix, 3, received + 123);
+    v4.src_addr = Ipv4Addr::new(198, 51, 100, 1).to_ipv6_mapped();
+    v4.bytes = 1_500;
+    v4.packets = 3;
+    let mut v6 = FlowRecord::new(exporter, FlowProtocol::NetflowV9, 3, received + 456);
+    v6.src_addr = "2001:db8::1".parse::<Ipv6Addr>().unwrap();
+    v6.bytes = u64::MAX / 2;
+    v6.packets = 1;
+
+    // when
+    runtime.block_on(store.insert_flows(flow_batch(&[v4, v6]).unwrap())).unwrap();
+    let out = runtime
+        .block_on(store.query(
+            "SELECT src_addr, bytes, time_received, flow_protocol FROM flows \
+             WHERE exporter_address = toIPv6('::ffff:192.0.2.7') ORDER BY time_received",
+        ))
+        .unwrap();
+
+    // then
+    let types: Vec<&str> = out.columns.iter().map(|c| c.r#type.as_str()).collect();
+    assert_eq!(types, ["IPv6", "UInt64", "DateTime64(3, 'UTC')", "LowCardinality(String)"]);
+    assert_eq!(
+        out.rows,
+        vec![
+            vec![json!("::ffff:198.51.100.1"), json!(1500), json!(shown(received + 123)), json!("ipfix")],
+            vec![json!("2001:db8::1"), json!(u64::MAX / 2), json!(shown(received + 456)), json!("netflow_v9")],
+        ]
+    );
+}
+
+/// Reader connections run with the limits and `readonly=1`. What is wrong
+/// today: chDB still applies a SETTINGS clause inside a subquery (every query
+/// reaches the engine wrapped as a subquery), so a query could lift its own
+/// limits. The SQL guard in `tools` rejects SETTINGS anywhere in the tree for
+/// that reason; this test pins the engine's behaviour so a change is noticed.
+#[test]
+fn readers_are_read_only_but_subquery_settings_still_apply() {
+    // given
+    let (runtime, store, _) = store();
+
+    // when
+    let settings = runtime
+        .block_on(store.query(
+            "SELECT getSetting('readonly'), getSetting('max_execution_time')",
+        ))
+        .unwrap();
+    let lift = runtime.block_on(
+        store.query("SELECT getSetting('max_execution_time') SETTINGS max_execution_time = 0"),
+    );
+
+    // then
+    assert_eq!(settings.rows, vec![vec![json!(1), json!(30)]]);
+    assert_eq!(lift.unwrap().rows, vec![vec![json!(0)]]);
+}
+
+#[test]
+fn every_flows_column_carries_its_comment() {
+    // given
+    let (runtime, store, _) = store();
+
+    // when
+    let out = runtime
+        .block_on(store.query(
+            "SELECT name, comment FROM system.columns WHERE database = currentDatabase() AND table = 'flows'",
+        ))
+        .unwrap();
+
+    // then
+    assert_eq!(out.rows.len(), flowsage_ingest::store::schema::FLOW_COLUMNS.len());
+    for row in &out.rows {
+        assert!(row[1].as_str().unwrap().len() > 10, "column {} lacks a comment", row[0]);
+    }
+}
+
+#[test]
+fn schema_creation_is_idempotent() {
+    // given
+    let (runtime, store, _) = store();
+
+    // when
+    let again = runtime.block_on(store.init_schema(400));
+
+    // then
+    again.unwrap();
+    let out = runtime
+        .block_on(store.query("SELECT engine_full FROM system.tables WHERE name = 'flows'"))
+        .unwrap();
+    let engine = out.rows[0][0].as_str().unwrap();
+    assert!(engine.contains("toIntervalDay(400)"), "{engine}");
+}
