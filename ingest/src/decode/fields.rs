@@ -96,7 +96,7 @@ impl RecordTimes {
     }
 
     /// Absolute time of an uptime-relative timestamp, if it can be known.
-    fn from_uptime(&self, uptime_ms: u32) -> Option<i64> {
+    fn uptime_to_unix_ms(&self, uptime_ms: u32) -> Option<i64> {
         if let Some(at_export) = self.uptime_at_export_ms {
             // Signed difference so that a 32-bit uptime wrap between the flow
             // and the export still gives a small offset.
@@ -156,8 +156,8 @@ pub(super) fn fill(flow: &mut FlowRecord, fields: &[Field], times: &RecordTimes,
             Field::bgpNextHopIPv6Address(a) => bgp_next_hop = Some(*a),
             Field::vlanId(v) | Field::dot1qVlanId(v) => flow.src_vlan = *v,
             Field::postVlanId(v) | Field::postDot1qVlanId(v) => flow.dst_vlan = *v,
-            Field::flowStartSysUpTime(t) => start = start.or(times.from_uptime(*t)),
-            Field::flowEndSysUpTime(t) => end = end.or(times.from_uptime(*t)),
+            Field::flowStartSysUpTime(t) => start = start.or(times.uptime_to_unix_ms(*t)),
+            Field::flowEndSysUpTime(t) => end = end.or(times.uptime_to_unix_ms(*t)),
             Field::flowStartSeconds(t)
             | Field::flowStartMilliseconds(t)
             | Field::flowStartMicroseconds(t)

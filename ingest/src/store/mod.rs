@@ -84,7 +84,7 @@ impl StoreError {
 #[derive(Clone)]
 pub enum Store {
     Embedded(chdb::ChdbStore),
-    Server(server::ServerStore),
+    Server(Box<server::ServerStore>),
 }
 
 impl Store {
@@ -97,7 +97,9 @@ impl Store {
                 config.readers,
                 &config.limits,
             )?),
-            Backend::Server => Self::Server(server::ServerStore::new(&config.server, &config.limits)),
+            Backend::Server => {
+                Self::Server(Box::new(server::ServerStore::new(&config.server, &config.limits)))
+            }
         };
         store.init_schema(config.flows_ttl_days).await?;
         Ok(store)
