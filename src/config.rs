@@ -191,7 +191,7 @@ mod tests {
     }
 
     #[test]
-    fn the_documented_example_parses_and_validates() {
+    fn the_documented_example_states_the_defaults() {
         // given
         let text = include_str!("../config/flowsage.toml");
 
@@ -199,9 +199,30 @@ mod tests {
         let config = Config::parse(text).unwrap();
 
         // then
-        config.validate().unwrap();
-        assert_eq!(config.flow.listen.len(), 2);
-        assert_eq!(config.store.backend, Backend::Embedded);
+        assert_eq!(config, Config::default(), "config/flowsage.toml must show the defaults");
+    }
+
+    #[test]
+    fn every_example_config_parses_and_validates() {
+        // given
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut checked = 0;
+
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "toml") {
+                continue;
+            }
+
+            // when
+            let parsed = Config::parse(&std::fs::read_to_string(&path).unwrap());
+
+            // then
+            let config = parsed.unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+            config.validate().unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+            checked += 1;
+        }
+        assert!(checked >= 1, "no example configs found in {}", dir.display());
     }
 
     #[test]
