@@ -56,8 +56,18 @@ fn inserted_flows_read_back_with_clickhouse_types() {
     assert_eq!(
         out.rows,
         vec![
-            vec![json!("::ffff:198.51.100.1"), json!(1500), json!(shown(received + 123)), json!("ipfix")],
-            vec![json!("2001:db8::1"), json!(u64::MAX / 2), json!(shown(received + 456)), json!("netflow_v9")],
+            vec![
+                json!("::ffff:198.51.100.1"),
+                json!(1500),
+                json!(shown(received + 123)),
+                json!("ipfix")
+            ],
+            vec![
+                json!("2001:db8::1"),
+                json!(u64::MAX / 2),
+                json!(shown(received + 456)),
+                json!("netflow_v9")
+            ],
         ]
     );
 }
@@ -74,9 +84,7 @@ fn readers_are_read_only_but_subquery_settings_still_apply() {
 
     // when
     let settings = runtime
-        .block_on(store.query(
-            "SELECT getSetting('readonly'), getSetting('max_execution_time')",
-        ))
+        .block_on(store.query("SELECT getSetting('readonly'), getSetting('max_execution_time')"))
         .unwrap();
     let lift = runtime.block_on(
         store.query("SELECT getSetting('max_execution_time') SETTINGS max_execution_time = 0"),
@@ -121,4 +129,25 @@ fn schema_creation_is_idempotent() {
         .unwrap();
     let engine = out.rows[0][0].as_str().unwrap();
     assert!(engine.contains("toIntervalDay(400)"), "{engine}");
+}
+
+#[test]
+fn a_missing_engine_says_in_one_line_how_to_install_it() {
+    // given
+    let dir = tempfile::tempdir().unwrap();
+    let config = StoreConfig {
+        data_dir: dir.path().join("data"),
+        driver: "no-such-chdb-manifest".to_string(),
+        ..StoreConfig::default()
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+
+    // when
+    let err = runtime.block_on(Store::open(&config)).err().expect("no engine by that name");
+
+    // then
+    let message = err.to_string();
+    assert!(message.contains("no-such-chdb-manifest"), "{message}");
+    assert!(message.contains("scripts/setup-chdb"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
 }

@@ -125,7 +125,8 @@ mod tests {
         let vlan = vlan.as_any().downcast_ref::<arrow_array::UInt16Array>().unwrap();
         assert_eq!(vlan.value(0), 42);
         let exporter = batch.column_by_name("exporter_address").unwrap();
-        let exporter = exporter.as_any().downcast_ref::<arrow_array::FixedSizeBinaryArray>().unwrap();
+        let exporter =
+            exporter.as_any().downcast_ref::<arrow_array::FixedSizeBinaryArray>().unwrap();
         assert_eq!(exporter.value(0), Ipv4Addr::new(192, 0, 2, 1).to_ipv6_mapped().octets());
     }
 }

@@ -25,7 +25,9 @@ use std::thread;
 use adbc_core::options::{AdbcVersion, IngestMode, OptionDatabase, OptionStatement, OptionValue};
 use adbc_core::{Connection, Database, Driver, LOAD_FLAG_DEFAULT, Optionable, Statement};
 use adbc_driver_manager::{ManagedConnection, ManagedDatabase, ManagedDriver};
-use arrow_array::{Array, RecordBatch, StringArray};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
 use tokio::sync::oneshot;
 
 use super::{ColumnMeta, QueryLimits, QueryOutput, StoreError};
@@ -131,7 +133,8 @@ fn load_driver(driver: &str) -> Result<ManagedDriver, StoreError> {
     } else {
         ManagedDriver::load_from_name(name, None, AdbcVersion::V110, LOAD_FLAG_DEFAULT, None)
     };
-    loaded.map_err(|err| StoreError::EngineMissing { driver: name.to_string(), reason: err.message })
+    loaded
+        .map_err(|err| StoreError::EngineMissing { driver: name.to_string(), reason: err.message })
 }
 
 fn connect(
@@ -226,7 +229,11 @@ fn query_json(connection: &mut ManagedConnection, sql: &str) -> Result<QueryOutp
     let columns = read_strings(connection, &format!("DESCRIBE TABLE ({sql})"), sql, 2)?;
     let columns: Vec<ColumnMeta> = columns
         .into_iter()
-        .map(|mut pair| ColumnMeta { r#type: pair.pop().unwrap_or_default(), name: pair.remove(0) })
+        .map(|pair| {
+            let mut fields = pair.into_iter();
+            let name = fields.next().unwrap_or_default();
+            ColumnMeta { name, r#type: fields.next().unwrap_or_default() }
+        })
         .collect();
     let rows_sql = format!("SELECT formatRowNoNewline('JSONCompactEachRow', *) FROM ({sql}\n)");
     let lines = read_strings(connection, &rows_sql, sql, 1)?;
@@ -241,7 +248,7 @@ fn query_json(connection: &mut ManagedConnection, sql: &str) -> Result<QueryOutp
     Ok(QueryOutput { columns, rows, elapsed: started.elapsed() })
 }
 
-/// Runs `sql` and returns the first `width` columns of every row as strings.
+/// Runs `sql` and returns the first `width` columns of every row as text.
 fn read_strings(
     connection: &mut ManagedConnection,
     sql: &str,
@@ -252,45 +259,36 @@ fn read_strings(
         connection.new_statement().map_err(|err| StoreError::engine("preparing", err))?;
     statement.set_sql_query(sql).map_err(|err| StoreError::query(shown_sql, err))?;
     let reader = statement.execute().map_err(|err| StoreError::query(shown_sql, err))?;
-    let mut out = Vec::new();
+
+    let mut rows = Vec::new();
     for batch in reader {
-        let batch = batch.map_err(|err| StoreError::Arrow { context: "reading a result".into(), err })?;
-        let strings: Vec<StringArray> = (0..width)
-            .map(|i| string_column(batch.column(i).as_ref()))
-            .collect::<Result<_, _>>()?;
+        let batch =
+            batch.map_err(|err| StoreError::Arrow { context: "reading a result".into(), err })?;
+        let columns: Vec<Vec<String>> =
+            (0..width).map(|i| text_values(batch.column(i).as_ref())).collect::<Result<_, _>>()?;
         for row in 0..batch.num_rows() {
-            out.push(strings.iter().map(|c| c.value(row).to_string()).collect());
+            rows.push(columns.iter().map(|column| column[row].clone()).collect());
         }
     }
-    Ok(out)
+    Ok(rows)
 }
 
-fn string_column(array: &dyn Array) -> Result<StringArray, StoreError> {
-    let cast = arrow_cast_to_utf8(array)?;
-    Ok(cast)
-}
-
-/// chDB returns String columns as Utf8 or LargeUtf8 or Binary depending on
-/// settings; all are accepted.
-fn arrow_cast_to_utf8(array: &dyn Array) -> Result<StringArray, StoreError> {
-    use arrow_array::cast::AsArray;
-    use arrow_schema::DataType;
-    let values: Vec<String> = match array.data_type() {
-        DataType::Utf8 => array.as_string::<i32>().iter().map(|v| v.unwrap_or("").to_string()).collect(),
-        DataType::LargeUtf8 => array.as_string::<i64>().iter().map(|v| v.unwrap_or("").to_string()).collect(),
-        DataType::Binary => array
-            .as_binary::<i32>()
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.unwrap_or(b"")).into_owned())
-            .collect(),
-        DataType::LargeBinary => array
-            .as_binary::<i64>()
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.unwrap_or(b"")).into_owned())
-            .collect(),
+/// The values of a text column; chDB returns ClickHouse `String` as Utf8 or
+/// Binary depending on its settings, and both are accepted.
+fn text_values(array: &dyn Array) -> Result<Vec<String>, StoreError> {
+    let lossy = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or(b"")).into_owned();
+    let values = match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().map(|v| v.unwrap_or("").into()).collect(),
+        DataType::LargeUtf8 => {
+            array.as_string::<i64>().iter().map(|v| v.unwrap_or("").into()).collect()
+        }
+        DataType::Binary => array.as_binary::<i32>().iter().map(lossy).collect(),
+        DataType::LargeBinary => array.as_binary::<i64>().iter().map(lossy).collect(),
         other => {
-            return Err(StoreError::Unexpected(format!("chDB returned {other} where text was expected")));
+            return Err(StoreError::Unexpected(format!(
+                "chDB returned {other} where text was expected"
+            )));
         }
     };
-    Ok(StringArray::from(values))
+    Ok(values)
 }

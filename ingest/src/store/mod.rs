@@ -50,11 +50,23 @@ pub enum StoreError {
     #[error("clickhouse rejected the query: {message}")]
     Query { sql: String, message: String },
     #[error("in {context}: {err}")]
-    Io { context: String, #[source] err: std::io::Error },
+    Io {
+        context: String,
+        #[source]
+        err: std::io::Error,
+    },
     #[error("in {context}: {err}")]
-    Arrow { context: String, #[source] err: arrow_schema::ArrowError },
+    Arrow {
+        context: String,
+        #[source]
+        err: arrow_schema::ArrowError,
+    },
     #[error("in {context}: {err}")]
-    Decode { context: String, #[source] err: serde_json::Error },
+    Decode {
+        context: String,
+        #[source]
+        err: serde_json::Error,
+    },
     #[error("in the clickhouse server request: {0}")]
     Http(#[from] clickhouse::error::Error),
     #[error("the store is busy: too many queries in flight, retry shortly")]

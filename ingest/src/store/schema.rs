@@ -43,44 +43,114 @@ const SAME: &str = "{}";
 
 /// The columns of `flows`, in the order of the staging table and Arrow batch.
 pub const FLOW_COLUMNS: &[FlowColumn] = &[
-    col("time_received", "DateTime64(3, 'UTC')", "Int64", TIME,
-        "when flowsage received the export datagram (UTC, millisecond precision)"),
-    col("time_start", "DateTime64(3, 'UTC')", "Int64", TIME,
-        "first packet of the flow as reported by the exporter (UTC); time_received when not exported"),
-    col("time_end", "DateTime64(3, 'UTC')", "Int64", TIME,
-        "last packet of the flow as reported by the exporter (UTC); time_received when not exported"),
-    col("exporter_address", "IPv6", "FixedString(16)", ADDR,
-        "source address of the export datagram (the router); IPv4 as ::ffff:a.b.c.d"),
-    col("flow_protocol", "LowCardinality(String)", "String", SAME,
-        "export protocol: netflow_v9 or ipfix"),
-    col("observation_domain", "UInt32", "UInt32", SAME,
-        "NetFlow v9 source id or IPFIX observation domain id of the exporting process"),
+    col(
+        "time_received",
+        "DateTime64(3, 'UTC')",
+        "Int64",
+        TIME,
+        "when flowsage received the export datagram (UTC, millisecond precision)",
+    ),
+    col(
+        "time_start",
+        "DateTime64(3, 'UTC')",
+        "Int64",
+        TIME,
+        "first packet of the flow as reported by the exporter (UTC); time_received when not exported",
+    ),
+    col(
+        "time_end",
+        "DateTime64(3, 'UTC')",
+        "Int64",
+        TIME,
+        "last packet of the flow as reported by the exporter (UTC); time_received when not exported",
+    ),
+    col(
+        "exporter_address",
+        "IPv6",
+        "FixedString(16)",
+        ADDR,
+        "source address of the export datagram (the router); IPv4 as ::ffff:a.b.c.d",
+    ),
+    col(
+        "flow_protocol",
+        "LowCardinality(String)",
+        "String",
+        SAME,
+        "export protocol: netflow_v9 or ipfix",
+    ),
+    col(
+        "observation_domain",
+        "UInt32",
+        "UInt32",
+        SAME,
+        "NetFlow v9 source id or IPFIX observation domain id of the exporting process",
+    ),
     col("ip_version", "UInt8", "UInt8", SAME, "IP version of the flow: 4 or 6; 0 if unknown"),
-    col("src_addr", "IPv6", "FixedString(16)", ADDR,
-        "source IP address; IPv4 as ::ffff:a.b.c.d (use IPv4NumToString(toIPv4(...)) or IPv6NumToString)"),
-    col("dst_addr", "IPv6", "FixedString(16)", ADDR,
-        "destination IP address; IPv4 as ::ffff:a.b.c.d"),
+    col(
+        "src_addr",
+        "IPv6",
+        "FixedString(16)",
+        ADDR,
+        "source IP address; IPv4 as ::ffff:a.b.c.d (use IPv4NumToString(toIPv4(...)) or IPv6NumToString)",
+    ),
+    col(
+        "dst_addr",
+        "IPv6",
+        "FixedString(16)",
+        ADDR,
+        "destination IP address; IPv4 as ::ffff:a.b.c.d",
+    ),
     col("src_port", "UInt16", "UInt16", SAME, "source transport port; 0 if none"),
-    col("dst_port", "UInt16", "UInt16", SAME,
-        "destination transport port; for ICMP some exporters put type*256+code here"),
+    col(
+        "dst_port",
+        "UInt16",
+        "UInt16",
+        SAME,
+        "destination transport port; for ICMP some exporters put type*256+code here",
+    ),
     col("protocol", "UInt8", "UInt8", SAME, "IP protocol number: 1 ICMP, 6 TCP, 17 UDP, 58 ICMPv6"),
-    col("tcp_flags", "UInt8", "UInt8", SAME,
-        "OR of the TCP flags seen: 1 FIN, 2 SYN, 4 RST, 8 PSH, 16 ACK, 32 URG"),
+    col(
+        "tcp_flags",
+        "UInt8",
+        "UInt8",
+        SAME,
+        "OR of the TCP flags seen: 1 FIN, 2 SYN, 4 RST, 8 PSH, 16 ACK, 32 URG",
+    ),
     col("tos", "UInt8", "UInt8", SAME, "IPv4 type of service / IPv6 traffic class byte"),
-    col("bytes", "UInt64", "UInt64", SAME,
-        "bytes in the flow (layer 3), already multiplied by sampling_rate when it is known"),
-    col("packets", "UInt64", "UInt64", SAME,
-        "packets in the flow, already multiplied by sampling_rate when it is known"),
-    col("sampling_rate", "UInt32", "UInt32", SAME,
-        "packet sampling rate 1-in-N applied to bytes and packets; 0 means unknown (not scaled)"),
+    col(
+        "bytes",
+        "UInt64",
+        "UInt64",
+        SAME,
+        "bytes in the flow (layer 3), already multiplied by sampling_rate when it is known",
+    ),
+    col(
+        "packets",
+        "UInt64",
+        "UInt64",
+        SAME,
+        "packets in the flow, already multiplied by sampling_rate when it is known",
+    ),
+    col(
+        "sampling_rate",
+        "UInt32",
+        "UInt32",
+        SAME,
+        "packet sampling rate 1-in-N applied to bytes and packets; 0 means unknown (not scaled)",
+    ),
     col("in_if", "UInt32", "UInt32", SAME, "SNMP ifIndex of the input interface; 0 if unknown"),
     col("out_if", "UInt32", "UInt32", SAME, "SNMP ifIndex of the output interface; 0 if unknown"),
     col("src_as", "UInt32", "UInt32", SAME, "source AS number as exported; 0 if unknown"),
     col("dst_as", "UInt32", "UInt32", SAME, "destination AS number as exported; 0 if unknown"),
     col("src_mask", "UInt8", "UInt8", SAME, "source prefix length as exported; 0 if unknown"),
     col("dst_mask", "UInt8", "UInt8", SAME, "destination prefix length as exported; 0 if unknown"),
-    col("next_hop", "IPv6", "FixedString(16)", ADDR,
-        "IP next hop as exported (BGP next hop if only that is exported); :: if unknown"),
+    col(
+        "next_hop",
+        "IPv6",
+        "FixedString(16)",
+        ADDR,
+        "IP next hop as exported (BGP next hop if only that is exported); :: if unknown",
+    ),
     col("src_vlan", "UInt16", "UInt16", SAME, "source VLAN id; 0 if none"),
     col("dst_vlan", "UInt16", "UInt16", SAME, "destination VLAN id; 0 if none"),
 ];
@@ -188,10 +258,8 @@ mod tests {
 
         // then
         assert!(kept.iter().any(|s| s == "ALTER TABLE flows REMOVE TTL"));
-        assert!(
-            expiring
-                .iter()
-                .any(|s| s == "ALTER TABLE flows MODIFY TTL toDateTime(time_received) + INTERVAL 30 DAY")
-        );
+        assert!(expiring.iter().any(
+            |s| s == "ALTER TABLE flows MODIFY TTL toDateTime(time_received) + INTERVAL 30 DAY"
+        ));
     }
 }
