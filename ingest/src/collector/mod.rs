@@ -75,7 +75,11 @@ impl Default for CollectorConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum CollectorError {
     #[error("in flow.listen: cannot bind UDP {address}: {err}")]
-    Bind { address: SocketAddr, #[source] err: std::io::Error },
+    Bind {
+        address: SocketAddr,
+        #[source]
+        err: std::io::Error,
+    },
 }
 
 /// A datagram as received.
@@ -233,14 +237,22 @@ fn account(counters: &ExporterStats, datagram: &Datagram, report: &DecodeReport,
     }
 }
 
-async fn send(batches: &mpsc::Sender<Vec<FlowRecord>>, pending: &mut Vec<FlowRecord>, capacity: usize) {
+async fn send(
+    batches: &mpsc::Sender<Vec<FlowRecord>>,
+    pending: &mut Vec<FlowRecord>,
+    capacity: usize,
+) {
     let batch = std::mem::replace(pending, Vec::with_capacity(capacity));
     if batches.send(batch).await.is_err() {
         tracing::error!("the store writer has stopped; flows are being lost");
     }
 }
 
-async fn write(mut queue: mpsc::Receiver<Vec<FlowRecord>>, store: Store, stats: Arc<CollectorStats>) {
+async fn write(
+    mut queue: mpsc::Receiver<Vec<FlowRecord>>,
+    store: Store,
+    stats: Arc<CollectorStats>,
+) {
     while let Some(records) = queue.recv().await {
         let rows = records.len() as u64;
         let batch = match flow_batch(&records) {

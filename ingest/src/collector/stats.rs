@@ -104,7 +104,11 @@ impl CollectorStats {
             .iter()
             .map(|(address, s)| ExporterSnapshot {
                 address: *address,
-                protocols: s.protocols.lock().map(|p| p.iter().copied().collect()).unwrap_or_default(),
+                protocols: s
+                    .protocols
+                    .lock()
+                    .map(|p| p.iter().copied().collect())
+                    .unwrap_or_default(),
                 datagrams: s.datagrams.load(Relaxed),
                 bytes: s.bytes.load(Relaxed),
                 records: s.records.load(Relaxed),

@@ -12,6 +12,14 @@ use netgauze_flow_pkt::netflow::ScopeField;
 
 use crate::flow::FlowRecord;
 
+/// Milliseconds from the NTP epoch (1900) to the Unix epoch (1970).
+///
+/// RFC 7011 6.1.9 and 6.1.10 encode `dateTimeMicroseconds` and
+/// `dateTimeNanoseconds` as NTP timestamps, seconds since 1900.
+/// `netgauze-flow-pkt` 0.13 reads those seconds as if they counted from 1970,
+/// which puts such times 70 years late; the offset is taken off here.
+const NTP_TO_UNIX_MS: i64 = 2_208_988_800_000;
+
 /// Sampling and clock facts an exporter sends in options data.
 #[derive(Debug, Default)]
 pub(super) struct SessionState {
@@ -99,20 +107,26 @@ impl RecordTimes {
     fn uptime_to_unix_ms(&self, uptime_ms: u32) -> Option<i64> {
         if let Some(at_export) = self.uptime_at_export_ms {
             // Signed difference so that a 32-bit uptime wrap between the flow
-            // and the export still gives a small offset.
+            // and the export still gives a small offset. A flow cannot end
+            // after it was exported: a negative offset means the exporter's
+            // clocks disagree (FortiOS 5.2 runs its flow clock days ahead of
+            // sysUpTime), and the export time is the best bound left.
             let before_export = i64::from(at_export.wrapping_sub(uptime_ms) as i32);
-            return Some(self.export_ms - before_export);
+            return Some(self.export_ms - before_export.max(0));
         }
         self.system_init_ms.map(|init| init + i64::from(uptime_ms))
     }
 }
 
 /// Fills `flow` from the fields of one data record.
-pub(super) fn fill(flow: &mut FlowRecord, fields: &[Field], times: &RecordTimes, state: &SessionState) {
+pub(super) fn fill(
+    flow: &mut FlowRecord,
+    fields: &[Field],
+    times: &RecordTimes,
+    state: &SessionState,
+) {
     let mut start = None;
     let mut end = None;
-    let mut record_rate = None;
-    let mut sampler = None;
     let mut ip_next_hop = None;
     let mut bgp_next_hop = None;
 
@@ -146,7 +160,9 @@ pub(super) fn fill(flow: &mut FlowRecord, fields: &[Field], times: &RecordTimes,
             Field::egressInterface(i) => flow.out_if = *i,
             Field::bgpSourceAsNumber(asn) => flow.src_as = *asn,
             Field::bgpDestinationAsNumber(asn) => flow.dst_as = *asn,
-            Field::sourceIPv4PrefixLength(m) | Field::sourceIPv6PrefixLength(m) => flow.src_mask = *m,
+            Field::sourceIPv4PrefixLength(m) | Field::sourceIPv6PrefixLength(m) => {
+                flow.src_mask = *m
+            }
             Field::destinationIPv4PrefixLength(m) | Field::destinationIPv6PrefixLength(m) => {
                 flow.dst_mask = *m
             }
@@ -158,25 +174,25 @@ pub(super) fn fill(flow: &mut FlowRecord, fields: &[Field], times: &RecordTimes,
             Field::postVlanId(v) | Field::postDot1qVlanId(v) => flow.dst_vlan = *v,
             Field::flowStartSysUpTime(t) => start = start.or(times.uptime_to_unix_ms(*t)),
             Field::flowEndSysUpTime(t) => end = end.or(times.uptime_to_unix_ms(*t)),
-            Field::flowStartSeconds(t)
-            | Field::flowStartMilliseconds(t)
-            | Field::flowStartMicroseconds(t)
-            | Field::flowStartNanoseconds(t) => start = Some(t.timestamp_millis()),
-            Field::flowEndSeconds(t)
-            | Field::flowEndMilliseconds(t)
-            | Field::flowEndMicroseconds(t)
-            | Field::flowEndNanoseconds(t) => end = Some(t.timestamp_millis()),
+            Field::flowStartSeconds(t) | Field::flowStartMilliseconds(t) => {
+                start = Some(t.timestamp_millis())
+            }
+            Field::flowEndSeconds(t) | Field::flowEndMilliseconds(t) => {
+                end = Some(t.timestamp_millis())
+            }
+            Field::flowStartMicroseconds(t) | Field::flowStartNanoseconds(t) => {
+                start = Some(t.timestamp_millis() - NTP_TO_UNIX_MS)
+            }
+            Field::flowEndMicroseconds(t) | Field::flowEndNanoseconds(t) => {
+                end = Some(t.timestamp_millis() - NTP_TO_UNIX_MS)
+            }
             Field::flowStartDeltaMicroseconds(d) => {
                 start = Some(times.export_ms - i64::from(*d) / 1000)
             }
-            Field::flowEndDeltaMicroseconds(d) => end = Some(times.export_ms - i64::from(*d) / 1000),
+            Field::flowEndDeltaMicroseconds(d) => {
+                end = Some(times.export_ms - i64::from(*d) / 1000)
+            }
             _ => {}
-        }
-        if record_rate.is_none() {
-            record_rate = sampling_rate(std::slice::from_ref(field));
-        }
-        if sampler.is_none() {
-            sampler = sampler_id(std::slice::from_ref(field));
         }
     }
 
@@ -184,7 +200,8 @@ pub(super) fn fill(flow: &mut FlowRecord, fields: &[Field], times: &RecordTimes,
     flow.time_start_ms = start.or(end).unwrap_or(times.received_ms);
     flow.time_end_ms = end.unwrap_or(flow.time_start_ms);
 
-    let rate = record_rate
+    let sampler = sampler_id(fields);
+    let rate = sampling_rate(fields)
         .or_else(|| sampler.and_then(|id| state.sampler_rates.get(&id).copied()))
         .or(state.process_rate)
         .unwrap_or(0);
@@ -195,26 +212,35 @@ pub(super) fn fill(flow: &mut FlowRecord, fields: &[Field], times: &RecordTimes,
     }
 }
 
-/// A 1-in-N rate from sampling elements, if any says one; 0 is "unknown".
+/// A 1-in-N rate from the sampling elements of one record, if they say one;
+/// 0 is "unknown". The elements are read together: a rate can need two.
 fn sampling_rate(fields: &[Field]) -> Option<u32> {
+    let mut legacy = None;
     let mut interval = None;
     let mut space = None;
+    let mut size = None;
+    let mut population = None;
     for field in fields {
         match field {
             Field::samplingInterval(n) | Field::samplerRandomInterval(n) => {
-                interval = interval.or(Some(*n))
+                legacy = legacy.or(Some(*n))
             }
             Field::samplingPacketInterval(n) => interval = Some(*n),
             Field::samplingPacketSpace(n) => space = Some(*n),
+            Field::samplingSize(n) => size = Some(*n),
+            Field::samplingPopulation(n) => population = Some(*n),
             _ => {}
         }
     }
-    match (interval, space) {
-        // RFC 5476: select `interval` packets, then skip `space`.
-        (Some(taken), Some(skipped)) if taken > 0 => Some((taken + skipped) / taken),
-        (Some(n), _) if n > 0 => Some(n),
-        _ => None,
-    }
+    let rate = match (size, population, interval, space) {
+        // RFC 5475 6.5.2.1 random n-out-of-N: `size` packets of every `population`.
+        (Some(n), Some(big_n), _, _) if n > 0 => big_n / n,
+        // RFC 5475 6.5.1.1 systematic count-based: take `interval`, then skip `space`.
+        (_, _, Some(taken), Some(skipped)) if taken > 0 => taken.saturating_add(skipped) / taken,
+        // Exporters that send an interval alone mean it as 1 in N.
+        _ => interval.or(legacy)?,
+    };
+    (rate > 0).then_some(rate)
 }
 
 fn sampler_id(fields: &[Field]) -> Option<u64> {

@@ -16,12 +16,17 @@
 //! - a data set whose template is not known yet is counted and skipped while
 //!   the other sets of the same datagram are decoded.
 //!
+//! The walk also zeroes non-zero NetFlow v9 padding before handing a set over
+//! (the parser rejects it; exporters send it), and decodes every IPFIX message
+//! of a datagram, not only the first.
+//!
 //! It deliberately does not buffer data sets that arrive before their
 //! template; exporters resend templates periodically and the loss is counted
 //! per exporter as `missing_template`.
 
 mod fields;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::net::IpAddr;
@@ -41,6 +46,10 @@ const V9_HEADER_LEN: usize = 20;
 const IPFIX_HEADER_LEN: usize = 16;
 /// Length of a set header, both protocols.
 const SET_HEADER_LEN: usize = 4;
+/// NetFlow v9 options template FlowSet id (RFC 3954 section 5.4).
+const V9_OPTIONS_TEMPLATE_SET_ID: u16 = 1;
+/// Lowest data FlowSet id, both protocols (RFC 3954 5.3, RFC 7011 3.3.2).
+const V9_MIN_DATA_SET_ID: u16 = 256;
 
 /// What went wrong in part of a datagram, by kind, for per-exporter counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -186,7 +195,9 @@ impl FlowDecoder {
 
         let session = self.sessions.entry((exporter, source_id)).or_default();
         for (offset, set) in sets(datagram, V9_HEADER_LEN, report) {
-            let parsed = netflow::Set::parse(&mut SliceReader::new(set), &mut session.v9_templates);
+            let set = zero_v9_padding(set, &session.v9_templates);
+            let parsed =
+                netflow::Set::parse(&mut SliceReader::new(&set), &mut session.v9_templates);
             match parsed {
                 Ok(netflow::Set::Template(templates)) => report.templates += templates.len(),
                 Ok(netflow::Set::OptionsTemplate(templates)) => report.templates += templates.len(),
@@ -210,7 +221,7 @@ impl FlowDecoder {
                 }
                 Err(err) => {
                     let missing = matches!(err, V9SetError::NoTemplateDefinedFor { .. });
-                    report.errors.push(set_error(offset, set, missing, &err));
+                    report.errors.push(set_error(offset, &set, missing, &err));
                 }
             }
         }
@@ -225,40 +236,77 @@ impl FlowDecoder {
         report: &mut DecodeReport,
     ) {
         report.protocol = Some(FlowProtocol::Ipfix);
-        if datagram.len() < IPFIX_HEADER_LEN {
+        // An exporter sends one message per datagram, but each message says its
+        // own length, so messages put back to back (a stream capture replayed,
+        // a relay that batches) are each decoded rather than dropped unseen.
+        let mut start = 0;
+        while let Some(end) =
+            self.decode_ipfix_message(exporter, received_ms, datagram, start, out, report)
+        {
+            let rest = &datagram[end..];
+            if rest.iter().all(|b| *b == 0) {
+                break; // nothing left, or zero padding
+            }
+            if rest.len() < IPFIX_HEADER_LEN || rest[..2] != [0, 10] {
+                report.errors.push(error(
+                    DecodeErrorKind::BadLength,
+                    end,
+                    format!("{} bytes after the message end are not an IPFIX message", rest.len()),
+                ));
+                break;
+            }
+            start = end;
+        }
+    }
+
+    /// Decodes the IPFIX message at `start` of the datagram; returns where it
+    /// ends, or `None` when its header cannot frame it.
+    fn decode_ipfix_message(
+        &mut self,
+        exporter: IpAddr,
+        received_ms: i64,
+        datagram: &[u8],
+        start: usize,
+        out: &mut Vec<FlowRecord>,
+        report: &mut DecodeReport,
+    ) -> Option<usize> {
+        let available = datagram.len() - start;
+        if available < IPFIX_HEADER_LEN {
             report.errors.push(error(
                 DecodeErrorKind::Truncated,
-                0,
-                format!("{} bytes is shorter than the 16-byte IPFIX header", datagram.len()),
+                start,
+                format!("{available} bytes is shorter than the 16-byte IPFIX header"),
             ));
-            return;
+            return None;
         }
         // RFC 7011 3.1: version, length, export time, sequence, domain id.
-        let length = usize::from(u16::from_be_bytes([datagram[2], datagram[3]]));
-        let message = if length < IPFIX_HEADER_LEN {
+        let header = &datagram[start..start + IPFIX_HEADER_LEN];
+        let length = usize::from(u16::from_be_bytes([header[2], header[3]]));
+        let end = if length < IPFIX_HEADER_LEN {
             report.errors.push(error(
                 DecodeErrorKind::BadLength,
-                2,
+                start + 2,
                 format!("message length {length} is shorter than the IPFIX header"),
             ));
-            return;
-        } else if length > datagram.len() {
+            return None;
+        } else if length > available {
             report.errors.push(error(
                 DecodeErrorKind::Truncated,
-                2,
-                format!("message length {length} exceeds the {}-byte datagram", datagram.len()),
+                start + 2,
+                format!("message length {length} exceeds the {available} bytes left"),
             ));
-            datagram
+            datagram.len()
         } else {
-            &datagram[..length]
+            start + length
         };
-        let export_secs = be_u32(&message[4..8]);
-        let domain = be_u32(&message[12..16]);
+        let export_secs = be_u32(&header[4..8]);
+        let domain = be_u32(&header[12..16]);
 
         let session = self.sessions.entry((exporter, domain)).or_default();
         let times = RecordTimes::ipfix(received_ms, export_secs, session.state.system_init_ms);
-        for (offset, set) in sets(message, IPFIX_HEADER_LEN, report) {
-            let parsed = ipfix::Set::parse(&mut SliceReader::new(set), &mut session.ipfix_templates);
+        for (offset, set) in sets(&datagram[..end], start + IPFIX_HEADER_LEN, report) {
+            let parsed =
+                ipfix::Set::parse(&mut SliceReader::new(set), &mut session.ipfix_templates);
             match parsed {
                 Ok(ipfix::Set::Template(templates)) => report.templates += templates.len(),
                 Ok(ipfix::Set::OptionsTemplate(templates)) => report.templates += templates.len(),
@@ -272,7 +320,9 @@ impl FlowDecoder {
                             out.push(flow);
                             report.records += 1;
                         } else {
-                            session.state.learn_ipfix_options(record.scope_fields(), record.fields());
+                            session
+                                .state
+                                .learn_ipfix_options(record.scope_fields(), record.fields());
                             report.option_records += 1;
                         }
                     }
@@ -283,17 +333,14 @@ impl FlowDecoder {
                 }
             }
         }
+        Some(end)
     }
 }
 
 /// The sets of a message body starting at `start`, each with its offset.
 /// A set header that cannot be right ends the walk with an error: nothing
 /// after it can be framed.
-fn sets<'a>(
-    message: &'a [u8],
-    start: usize,
-    report: &mut DecodeReport,
-) -> Vec<(usize, &'a [u8])> {
+fn sets<'a>(message: &'a [u8], start: usize, report: &mut DecodeReport) -> Vec<(usize, &'a [u8])> {
     let mut found = Vec::new();
     let mut offset = start;
     // Fewer than 4 bytes left is padding (RFC 3954 5.3 allows it after the last set).
@@ -315,10 +362,7 @@ fn sets<'a>(
             report.errors.push(error(
                 DecodeErrorKind::Truncated,
                 offset + 2,
-                format!(
-                    "set {id} declares {length} bytes but {} remain",
-                    message.len() - offset
-                ),
+                format!("set {id} declares {length} bytes but {} remain", message.len() - offset),
             ));
             break;
         }
@@ -328,7 +372,60 @@ fn sets<'a>(
     found
 }
 
-fn set_error(offset: usize, set: &[u8], missing_template: bool, err: &dyn fmt::Display) -> DecodeError {
+/// The set with its trailing padding zeroed.
+///
+/// RFC 3954 5.3 pads a set to a 32-bit boundary and says the padding SHOULD
+/// be zero; nProbe and Cisco WLCs leave other bytes there, and
+/// `netgauze-flow-pkt` rejects the whole set for it. Padding here is what
+/// follows the last record of an options template set, or the last whole
+/// record of a data set whose template is known, when under 4 bytes: more
+/// than that is a truncated record, which is left for the parser to reject.
+fn zero_v9_padding<'a>(set: &'a [u8], templates: &netflow::TemplatesMap) -> Cow<'a, [u8]> {
+    let id = u16::from_be_bytes([set[0], set[1]]);
+    let padding_start = match id {
+        V9_OPTIONS_TEMPLATE_SET_ID => {
+            // Each record: template id, scope length, options length, fields.
+            let mut at = SET_HEADER_LEN;
+            while set.len() - at >= 6 {
+                let scope = usize::from(u16::from_be_bytes([set[at + 2], set[at + 3]]));
+                let options = usize::from(u16::from_be_bytes([set[at + 4], set[at + 5]]));
+                at += 6 + scope + options;
+            }
+            at
+        }
+        id if id >= V9_MIN_DATA_SET_ID => {
+            let Some(template) = templates.get(&id) else {
+                return Cow::Borrowed(set);
+            };
+            let scope = template.scope_fields_specs.iter().map(|s| usize::from(s.length()));
+            let fields = template.fields_specs.iter().map(|f| usize::from(f.length()));
+            let record = scope.chain(fields).sum::<usize>();
+            let body = set.len() - SET_HEADER_LEN;
+            if record == 0 || body < record {
+                return Cow::Borrowed(set);
+            }
+            SET_HEADER_LEN + body / record * record
+        }
+        _ => return Cow::Borrowed(set),
+    };
+
+    let Some(padding) = set.get(padding_start..) else {
+        return Cow::Borrowed(set);
+    };
+    if padding.len() >= 4 || padding.iter().all(|b| *b == 0) {
+        return Cow::Borrowed(set);
+    }
+    let mut copy = set.to_vec();
+    copy[padding_start..].fill(0);
+    Cow::Owned(copy)
+}
+
+fn set_error(
+    offset: usize,
+    set: &[u8],
+    missing_template: bool,
+    err: &dyn fmt::Display,
+) -> DecodeError {
     let id = u16::from_be_bytes([set[0], set[1]]);
     let kind = if missing_template {
         DecodeErrorKind::MissingTemplate
