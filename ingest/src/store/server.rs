@@ -78,11 +78,10 @@ impl ServerStore {
         writer.finish().map_err(|err| StoreError::Arrow { context: context(), err })?;
         drop(writer);
 
-        let mut insert =
-            self.admin.insert_formatted_with(format!("INSERT INTO {table} FORMAT ArrowStream"));
-        insert.send(body.into()).await?;
-        insert.end().await?;
-        Ok(())
+        let sql = format!("INSERT INTO {table} FORMAT ArrowStream");
+        let mut insert = self.admin.insert_formatted_with(sql.clone());
+        insert.send(body.into()).await.map_err(|err| query_error(&sql, err))?;
+        insert.end().await.map_err(|err| query_error(&sql, err))
     }
 
     /// Runs a read-only query and returns its rows as ClickHouse JSON.
