@@ -85,8 +85,12 @@ impl Config {
     /// Replaces secrets with the values of [`SECRET_ENV`] that are set.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
         if let Some(tokens) = get("FLOWSAGE_MCP_TOKENS") {
-            self.mcp.tokens =
-                tokens.split(',').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect();
+            self.mcp.tokens = tokens
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(String::from)
+                .collect();
         }
         if let Some(password) = get("FLOWSAGE_STORE_PASSWORD") {
             self.store.server.password = password;
@@ -187,7 +191,10 @@ mod tests {
         let err = config.validate().unwrap_err().to_string();
 
         // then
-        assert_eq!(err, "in mcp.tokens: a token of 3 characters is too easy to guess; use at least 16");
+        assert_eq!(
+            err,
+            "in mcp.tokens: a token of 3 characters is too easy to guess; use at least 16"
+        );
     }
 
     #[test]

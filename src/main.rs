@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use flowsage::config::{Config, SECRET_ENV};
 
 #[derive(Parser)]
-#[command(name = "flowsage", version, about = "A network analyst for routed networks: flows in, answers over MCP")]
+#[command(
+    name = "flowsage",
+    version,
+    about = "A network analyst for routed networks: flows in, answers over MCP"
+)]
 struct Cli {
     /// Configuration file [default: config/flowsage.toml when it exists, else built-in defaults]
     #[arg(long, short, global = true, env = "FLOWSAGE_CONFIG")]
@@ -51,13 +55,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let (config, path) = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Config(ConfigCommand::Check) => {
-            let source = path.map(|p| p.display().to_string()).unwrap_or("built-in defaults".into());
+            let source =
+                path.map(|p| p.display().to_string()).unwrap_or("built-in defaults".into());
             println!("configuration ok: {source}");
             Ok(())
         }
         Command::Config(ConfigCommand::Print) => {
-            let set: Vec<&str> =
-                SECRET_ENV.iter().filter(|(name, _)| std::env::var_os(name).is_some()).map(|(n, _)| *n).collect();
+            let set: Vec<&str> = SECRET_ENV
+                .iter()
+                .filter(|(name, _)| std::env::var_os(name).is_some())
+                .map(|(n, _)| *n)
+                .collect();
             if !set.is_empty() {
                 println!("# secrets from the environment: {}", set.join(", "));
             }

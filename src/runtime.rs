@@ -115,7 +115,11 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let lock = lock_data_dir(dir.path()).unwrap().unwrap();
-        let note = ServeNote { pid: 7, mcp_url: "http://127.0.0.1:1/mcp".into(), token: random_token().unwrap() };
+        let note = ServeNote {
+            pid: 7,
+            mcp_url: "http://127.0.0.1:1/mcp".into(),
+            token: random_token().unwrap(),
+        };
 
         // when
         lock.write_note(&note).unwrap();

@@ -56,7 +56,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("in mcp.listen: cannot bind {}", config.mcp.listen))?;
     let address = listener.local_addr()?;
     let mcp_url = format!("http://{address}/mcp");
-    lock.write_note(&ServeNote { pid: std::process::id(), mcp_url: mcp_url.clone(), token: local_token })?;
+    lock.write_note(&ServeNote {
+        pid: std::process::id(),
+        mcp_url: mcp_url.clone(),
+        token: local_token,
+    })?;
 
     if config.mcp.tokens.is_empty() {
         tracing::warn!(

@@ -45,8 +45,10 @@ async fn forward(config: &Config) -> anyhow::Result<()> {
         );
     };
     tracing::info!(server = %note.mcp_url, pid = note.pid, "flowsage serve holds the data; forwarding");
-    let proxy = ProxyServer::connect(&note.mcp_url, &note.token).await.map_err(anyhow::Error::msg)?;
-    let service = proxy.serve(rmcp::transport::stdio()).await.context("in starting MCP on stdio")?;
+    let proxy =
+        ProxyServer::connect(&note.mcp_url, &note.token).await.map_err(anyhow::Error::msg)?;
+    let service =
+        proxy.serve(rmcp::transport::stdio()).await.context("in starting MCP on stdio")?;
     service.waiting().await.context("in the stdio MCP session")?;
     Ok(())
 }

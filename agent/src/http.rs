@@ -29,12 +29,16 @@ pub struct Tokens(Arc<Vec<Vec<u8>>>);
 
 impl Tokens {
     pub fn new(tokens: impl IntoIterator<Item = String>) -> Self {
-        Self(Arc::new(tokens.into_iter().filter(|t| !t.is_empty()).map(String::into_bytes).collect()))
+        Self(Arc::new(
+            tokens.into_iter().filter(|t| !t.is_empty()).map(String::into_bytes).collect(),
+        ))
     }
 
     fn accepts(&self, presented: &[u8]) -> bool {
         // Check every token so the time taken does not say which one matched.
-        self.0.iter().fold(false, |found, token| found | bool::from(token.as_slice().ct_eq(presented)))
+        self.0
+            .iter()
+            .fold(false, |found, token| found | bool::from(token.as_slice().ct_eq(presented)))
     }
 }
 

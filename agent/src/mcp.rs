@@ -57,8 +57,11 @@ tools!(list_tables, describe_table, query_sql, exporters);
 fn decode<T: DeserializeOwned>(
     arguments: serde_json::Map<String, serde_json::Value>,
 ) -> Result<T, String> {
-    serde_json::from_value(serde_json::Value::Object(arguments))
-        .map_err(|err| format!("invalid arguments: {err}; call again with arguments that match the tool's input schema"))
+    serde_json::from_value(serde_json::Value::Object(arguments)).map_err(|err| {
+        format!(
+            "invalid arguments: {err}; call again with arguments that match the tool's input schema"
+        )
+    })
 }
 
 fn encode<T: Serialize>(result: Result<T, ToolError>) -> CallToolResult {
@@ -126,7 +129,8 @@ impl ServerHandler for FlowsageServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let started = std::time::Instant::now();
-        let result = call(&self.toolbox, &request.name, request.arguments.unwrap_or_default()).await;
+        let result =
+            call(&self.toolbox, &request.name, request.arguments.unwrap_or_default()).await;
         if result.is_error == Some(true) {
             tracing::info!(tool = %request.name, elapsed_ms = started.elapsed().as_millis() as u64, "tool call failed");
         } else {

@@ -37,11 +37,7 @@ pub async fn run(toolbox: &Toolbox, args: Args) -> Result<Output, ToolError> {
         let known: Vec<&str> = PUBLIC_TABLES.iter().map(|(name, _)| *name).collect();
         return Err(ToolError::InvalidArgument {
             name: "table",
-            message: format!(
-                "no table {:?}; the tables are: {}",
-                args.table,
-                known.join(", ")
-            ),
+            message: format!("no table {:?}; the tables are: {}", args.table, known.join(", ")),
         });
     };
 
@@ -62,11 +58,7 @@ pub async fn run(toolbox: &Toolbox, args: Args) -> Result<Output, ToolError> {
             comment: text(row.get(2)),
         })
         .collect();
-    Ok(Output {
-        table: table.to_string(),
-        description: description.to_string(),
-        columns,
-    })
+    Ok(Output { table: table.to_string(), description: description.to_string(), columns })
 }
 
 #[cfg(test)]
@@ -80,14 +72,7 @@ mod tests {
         let toolbox = toolbox().await;
 
         // when
-        let out = run(
-            &toolbox,
-            Args {
-                table: "flows".into(),
-            },
-        )
-        .await
-        .unwrap();
+        let out = run(&toolbox, Args { table: "flows".into() }).await.unwrap();
 
         // then
         let bytes = out.columns.iter().find(|c| c.name == "bytes").unwrap();
@@ -103,14 +88,7 @@ mod tests {
         let toolbox = toolbox().await;
 
         // when
-        let err = run(
-            &toolbox,
-            Args {
-                table: "routes".into(),
-            },
-        )
-        .await
-        .unwrap_err();
+        let err = run(&toolbox, Args { table: "routes".into() }).await.unwrap_err();
 
         // then
         assert_eq!(

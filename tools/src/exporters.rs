@@ -45,10 +45,7 @@ pub async fn run(toolbox: &Toolbox, _args: Args) -> Result<Output, ToolError> {
             Exporter { stats, last_seen }
         })
         .collect();
-    Ok(Output {
-        exporters,
-        store_writer: stats.writer(),
-    })
+    Ok(Output { exporters, store_writer: stats.writer() })
 }
 
 #[cfg(test)]
@@ -84,10 +81,7 @@ mod tests {
         let exporter = &out.exporters[0];
         assert_eq!(exporter.stats.address, router);
         assert_eq!(exporter.stats.records, 42);
-        assert_eq!(
-            exporter.stats.decode_errors.get("missing_template"),
-            Some(&2)
-        );
+        assert_eq!(exporter.stats.decode_errors.get("missing_template"), Some(&2));
         assert_eq!(exporter.last_seen, "2025-12-03T14:00:00.000Z");
     }
 

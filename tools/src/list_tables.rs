@@ -29,10 +29,7 @@ pub struct TableSummary {
 }
 
 pub async fn run(toolbox: &Toolbox, _args: Args) -> Result<Output, ToolError> {
-    let names: Vec<String> = PUBLIC_TABLES
-        .iter()
-        .map(|(name, _)| format!("'{name}'"))
-        .collect();
+    let names: Vec<String> = PUBLIC_TABLES.iter().map(|(name, _)| format!("'{name}'")).collect();
     let sql = format!(
         "SELECT name, total_rows FROM system.tables \
          WHERE database = currentDatabase() AND name IN ({}) ORDER BY name",
@@ -50,11 +47,7 @@ pub async fn run(toolbox: &Toolbox, _args: Args) -> Result<Output, ToolError> {
                 .and_then(|row| row.get(1))
                 .and_then(|v| v.as_u64())
                 .unwrap_or(0);
-            TableSummary {
-                name: name.to_string(),
-                description: description.to_string(),
-                rows,
-            }
+            TableSummary { name: name.to_string(), description: description.to_string(), rows }
         })
         .collect();
     Ok(Output { tables })

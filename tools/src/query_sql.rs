@@ -68,9 +68,7 @@ mod tests {
     use serde_json::json;
 
     fn sql(text: &str) -> Args {
-        Args {
-            sql: text.to_string(),
-        }
+        Args { sql: text.to_string() }
     }
 
     #[tokio::test]
@@ -79,12 +77,9 @@ mod tests {
         let toolbox = toolbox().await;
 
         // when
-        let out = run(
-            &toolbox,
-            sql("SELECT count() AS n, toUInt8(7) AS seven FROM flows WHERE 0"),
-        )
-        .await
-        .unwrap();
+        let out = run(&toolbox, sql("SELECT count() AS n, toUInt8(7) AS seven FROM flows WHERE 0"))
+            .await
+            .unwrap();
 
         // then
         assert_eq!(out.rows, vec![vec![json!(0), json!(7)]]);
@@ -137,10 +132,7 @@ mod tests {
 
             // then
             let message = err.to_string();
-            assert!(
-                message.starts_with("query rejected: "),
-                "{query}: {message}"
-            );
+            assert!(message.starts_with("query rejected: "), "{query}: {message}");
             assert!(message.contains(named), "{query}: {message}");
             assert!(!err.retryable());
         }
@@ -152,9 +144,7 @@ mod tests {
         let toolbox = toolbox().await;
 
         // when
-        let err = run(&toolbox, sql("SELECT no_such_column FROM flows"))
-            .await
-            .unwrap_err();
+        let err = run(&toolbox, sql("SELECT no_such_column FROM flows")).await.unwrap_err();
 
         // then
         assert!(err.to_string().contains("no_such_column"), "{err}");

@@ -161,10 +161,7 @@ pub enum GuardError {
     },
 
     /// A table name with a database part, such as `default.flows` or `system.tables`.
-    #[error(
-        "table {name} names a database; use the bare table name, one of: {}",
-        list(known)
-    )]
+    #[error("table {name} names a database; use the bare table name, one of: {}", list(known))]
     QualifiedTable {
         /// The name as written, parts joined by `.`.
         name: String,
@@ -199,9 +196,7 @@ impl GuardError {
 impl SqlGuard {
     /// A guard that lets queries read the given tables and nothing else.
     pub fn new(tables: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        Self {
-            known_tables: tables.into_iter().map(Into::into).collect(),
-        }
+        Self { known_tables: tables.into_iter().map(Into::into).collect() }
     }
 
     /// Accepts `sql` if it is one query that reads only known tables, or says why not.
@@ -209,14 +204,10 @@ impl SqlGuard {
         let dialect = ClickHouseDialect {};
         let tokens = Tokenizer::new(&dialect, sql)
             .tokenize_with_location()
-            .map_err(|err| GuardError::Parse {
-                message: err.to_string(),
-                hint: None,
-            })?;
+            .map_err(|err| GuardError::Parse { message: err.to_string(), hint: None })?;
 
-        let parsed = Parser::new(&dialect)
-            .with_tokens_with_locations(tokens.clone())
-            .parse_statements();
+        let parsed =
+            Parser::new(&dialect).with_tokens_with_locations(tokens.clone()).parse_statements();
         let statements = match parsed {
             Ok(statements) => statements,
             Err(err) => return Err(explain_parse_failure(&tokens, err)),
@@ -225,9 +216,7 @@ impl SqlGuard {
             [] => return Err(GuardError::Empty),
             [statement @ Statement::Query(_)] => statement,
             [other] => {
-                return Err(GuardError::NotAQuery {
-                    kind: statement_kind(other),
-                });
+                return Err(GuardError::NotAQuery { kind: statement_kind(other) });
             }
             many => return Err(GuardError::MultipleStatements { count: many.len() }),
         };
@@ -256,10 +245,7 @@ fn explain_parse_failure(tokens: &[TokenWithSpan], err: ParserError) -> GuardErr
         .map(|t| &t.token)
         .filter(|t| !matches!(t, Token::Whitespace(_) | Token::EOF))
         .collect();
-    let count = tokens
-        .split(|t| **t == Token::SemiColon)
-        .filter(|s| !s.is_empty())
-        .count();
+    let count = tokens.split(|t| **t == Token::SemiColon).filter(|s| !s.is_empty()).count();
     if count > 1 {
         return GuardError::MultipleStatements { count };
     }
@@ -271,15 +257,10 @@ fn explain_parse_failure(tokens: &[TokenWithSpan], err: ParserError) -> GuardErr
             Keyword::NoKeyword | Keyword::SELECT | Keyword::WITH | Keyword::FROM
         )
     {
-        return GuardError::NotAQuery {
-            kind: word.value.to_uppercase(),
-        };
+        return GuardError::NotAQuery { kind: word.value.to_uppercase() };
     }
 
-    if tokens
-        .windows(2)
-        .any(|pair| is_keyword(pair[0], "INTO") && is_keyword(pair[1], "OUTFILE"))
-    {
+    if tokens.windows(2).any(|pair| is_keyword(pair[0], "INTO") && is_keyword(pair[1], "OUTFILE")) {
         return GuardError::IntoOutfile;
     }
 
@@ -287,10 +268,7 @@ fn explain_parse_failure(tokens: &[TokenWithSpan], err: ParserError) -> GuardErr
         ParserError::TokenizerError(message) | ParserError::ParserError(message) => message,
         ParserError::RecursionLimitExceeded => "the query nests too deeply".to_string(),
     };
-    GuardError::Parse {
-        message,
-        hint: parse_hint(&tokens),
-    }
+    GuardError::Parse { message, hint: parse_hint(&tokens) }
 }
 
 impl CheckedSql {
@@ -342,9 +320,7 @@ impl<'g> TreeCheck<'g> {
     }
 
     fn is_visible_cte(&self, name: &str) -> bool {
-        self.scopes
-            .iter()
-            .any(|scope| scope.names[..scope.visible].iter().any(|n| n == name))
+        self.scopes.iter().any(|scope| scope.names[..scope.visible].iter().any(|n| n == name))
     }
 
     /// Accepts a table reference if it is a visible CTE or a known table.
@@ -373,10 +349,7 @@ impl<'g> TreeCheck<'g> {
     }
 
     fn table_function(&self, name: String) -> ControlFlow<GuardError> {
-        ControlFlow::Break(GuardError::TableFunction {
-            name,
-            known: self.guard.known(),
-        })
+        ControlFlow::Break(GuardError::TableFunction { name, known: self.guard.known() })
     }
 
     fn note_array_joins(&mut self, from: &TableWithJoins) {
@@ -406,9 +379,9 @@ impl<'g> TreeCheck<'g> {
             SetExpr::Insert(statement)
             | SetExpr::Update(statement)
             | SetExpr::Delete(statement)
-            | SetExpr::Merge(statement) => ControlFlow::Break(GuardError::NotAQuery {
-                kind: statement_kind(statement),
-            }),
+            | SetExpr::Merge(statement) => {
+                ControlFlow::Break(GuardError::NotAQuery { kind: statement_kind(statement) })
+            }
             SetExpr::Table(table) => {
                 let parts = table.schema_name.iter().chain(&table.table_name).cloned();
                 self.check_table(&ObjectName::from(parts.collect::<Vec<_>>()))
@@ -423,9 +396,7 @@ impl Visitor for TreeCheck<'_> {
     fn pre_visit_statement(&mut self, statement: &Statement) -> ControlFlow<GuardError> {
         self.statements += 1;
         if self.statements > 1 {
-            return ControlFlow::Break(GuardError::NotAQuery {
-                kind: statement_kind(statement),
-            });
+            return ControlFlow::Break(GuardError::NotAQuery { kind: statement_kind(statement) });
         }
         ControlFlow::Continue(())
     }
@@ -441,20 +412,13 @@ impl Visitor for TreeCheck<'_> {
 
         let (names, recursive) = match &query.with {
             Some(with) => {
-                let names = with
-                    .cte_tables
-                    .iter()
-                    .map(|cte| cte.alias.name.value.clone());
+                let names = with.cte_tables.iter().map(|cte| cte.alias.name.value.clone());
                 (names.collect::<Vec<_>>(), with.recursive)
             }
             None => (Vec::new(), false),
         };
         let visible = if recursive { names.len() } else { 0 };
-        self.scopes.push(CteScope {
-            names,
-            visible,
-            children_done: 0,
-        });
+        self.scopes.push(CteScope { names, visible, children_done: 0 });
         ControlFlow::Continue(())
     }
 
@@ -462,18 +426,14 @@ impl Visitor for TreeCheck<'_> {
         self.scopes.pop();
         if let Some(parent) = self.scopes.last_mut() {
             parent.children_done += 1;
-            parent.visible = parent
-                .visible
-                .max(parent.children_done.min(parent.names.len()));
+            parent.visible = parent.visible.max(parent.children_done.min(parent.names.len()));
         }
         ControlFlow::Continue(())
     }
 
     fn pre_visit_select(&mut self, select: &Select) -> ControlFlow<GuardError> {
         if select.into.is_some() {
-            return ControlFlow::Break(GuardError::NotAQuery {
-                kind: "SELECT INTO".to_string(),
-            });
+            return ControlFlow::Break(GuardError::NotAQuery { kind: "SELECT INTO".to_string() });
         }
         for from in &select.from {
             self.note_array_joins(from);
@@ -482,27 +442,16 @@ impl Visitor for TreeCheck<'_> {
     }
 
     fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<GuardError> {
-        if self
-            .array_joins
-            .iter()
-            .any(|seen| std::ptr::eq(*seen, factor))
-        {
+        if self.array_joins.iter().any(|seen| std::ptr::eq(*seen, factor)) {
             return ControlFlow::Continue(());
         }
 
         match factor {
-            TableFactor::Table {
-                name, args: None, ..
-            } => self.check_table(name),
-            TableFactor::Table {
-                name,
-                args: Some(_),
-                ..
+            TableFactor::Table { name, args: None, .. } => self.check_table(name),
+            TableFactor::Table { name, args: Some(_), .. } | TableFactor::Function { name, .. } => {
+                self.table_function(name.to_string())
             }
-            | TableFactor::Function { name, .. } => self.table_function(name.to_string()),
-            TableFactor::NestedJoin {
-                table_with_joins, ..
-            } => {
+            TableFactor::NestedJoin { table_with_joins, .. } => {
                 self.note_array_joins(table_with_joins);
                 ControlFlow::Continue(())
             }
@@ -544,10 +493,7 @@ impl Visitor for TreeCheck<'_> {
                 _ => ControlFlow::Continue(()),
             },
             InTarget::Table { name, args: None } => self.check_table(name),
-            InTarget::Table {
-                name,
-                args: Some(_),
-            } => self.table_function(name.to_string()),
+            InTarget::Table { name, args: Some(_) } => self.table_function(name.to_string()),
             InTarget::Subquery(_) | InTarget::Unnest(_) => ControlFlow::Continue(()),
         }
     }
@@ -557,21 +503,14 @@ fn is_table_function(name: &ObjectName) -> bool {
     let [part] = name.0.as_slice() else {
         return false;
     };
-    part.as_ident().is_some_and(|ident| {
-        TABLE_FUNCTIONS
-            .iter()
-            .any(|f| f.eq_ignore_ascii_case(&ident.value))
-    })
+    part.as_ident()
+        .is_some_and(|ident| TABLE_FUNCTIONS.iter().any(|f| f.eq_ignore_ascii_case(&ident.value)))
 }
 
 /// The leading keyword of a statement, as the model would recognise it.
 fn statement_kind(statement: &Statement) -> String {
     let printed = statement.to_string();
-    printed
-        .split_whitespace()
-        .next()
-        .unwrap_or("this statement")
-        .to_uppercase()
+    printed.split_whitespace().next().unwrap_or("this statement").to_uppercase()
 }
 
 fn is_keyword(token: &Token, keyword: &str) -> bool {
@@ -593,10 +532,7 @@ fn parse_hint(tokens: &[&Token]) -> Option<&'static str> {
         return Some(HINT_INTERVAL);
     }
 
-    if tokens
-        .iter()
-        .any(|t| matches!(t, Token::Placeholder(p) if p == "?"))
-    {
+    if tokens.iter().any(|t| matches!(t, Token::Placeholder(p) if p == "?")) {
         return Some(HINT_TERNARY);
     }
 
@@ -607,9 +543,7 @@ fn parse_hint(tokens: &[&Token]) -> Option<&'static str> {
         let opens_cte = matches!(tokens.get(i + 1), Some(Token::Word(_)))
             && tokens.get(i + 2).is_some_and(|t| is_keyword(t, "AS"))
             && tokens.get(i + 3) == Some(&&Token::LParen);
-        let recursive = tokens
-            .get(i + 1)
-            .is_some_and(|t| is_keyword(t, "RECURSIVE"));
+        let recursive = tokens.get(i + 1).is_some_and(|t| is_keyword(t, "RECURSIVE"));
         leads && is_keyword(token, "WITH") && !opens_cte && !recursive
     });
     if scalar_with {
@@ -728,21 +662,13 @@ mod tests {
                 wrong.push(format!("{sql}\n    want {want:?}\n    got  {got:?}"));
             }
         }
-        assert!(
-            wrong.is_empty(),
-            "{} case(s) wrong:\n{}",
-            wrong.len(),
-            wrong.join("\n")
-        );
+        assert!(wrong.is_empty(), "{} case(s) wrong:\n{}", wrong.len(), wrong.join("\n"));
     }
 
     #[test]
     fn queries_a_model_writes_pass() {
         check_cases(&[
-            (
-                "SELECT count(), sum(bytes), sum(packets) FROM flows",
-                Pass(&["flows"]),
-            ),
+            ("SELECT count(), sum(bytes), sum(packets) FROM flows", Pass(&["flows"])),
             (
                 "SELECT toStartOfMinute(time_received) AS t, sum(bytes) FROM flows \
                  WHERE time_received > now() - INTERVAL 1 HOUR GROUP BY t ORDER BY t",
@@ -753,23 +679,14 @@ mod tests {
                  WHERE dst_addr = toIPv6('::ffff:10.0.0.1') GROUP BY src",
                 Pass(&["flows"]),
             ),
-            (
-                "SELECT count() FROM flows WHERE src_addr = toIPv4('192.0.2.1')",
-                Pass(&["flows"]),
-            ),
-            (
-                "SELECT countIf(proto = 6), countIf(proto = 17) FROM flows",
-                Pass(&["flows"]),
-            ),
+            ("SELECT count() FROM flows WHERE src_addr = toIPv4('192.0.2.1')", Pass(&["flows"])),
+            ("SELECT countIf(proto = 6), countIf(proto = 17) FROM flows", Pass(&["flows"])),
             (
                 "SELECT quantile(0.95)(bytes), quantiles(0.5, 0.9)(bytes) FROM flows",
                 Pass(&["flows"]),
             ),
             ("SELECT arrayJoin([80, 443]) AS port", Pass(&[])),
-            (
-                "SELECT topK(10)(dst_port), uniqExact(src_addr) FROM flows",
-                Pass(&["flows"]),
-            ),
+            ("SELECT topK(10)(dst_port), uniqExact(src_addr) FROM flows", Pass(&["flows"])),
             (
                 "WITH per_src AS (SELECT src_addr, sum(bytes) AS b FROM flows GROUP BY src_addr), \
                  top AS (SELECT * FROM per_src ORDER BY b DESC LIMIT 10) \
@@ -794,14 +711,8 @@ mod tests {
                  GROUP BY exporter_address, dst_port ORDER BY b DESC LIMIT 10 BY exporter_address",
                 Pass(&["flows"]),
             ),
-            (
-                "SELECT count() FROM flows WHERE tcp_flags = 0x1F",
-                Pass(&["flows"]),
-            ),
-            (
-                "SELECT bytes::Float64 / packets::Float64 FROM flows",
-                Pass(&["flows"]),
-            ),
+            ("SELECT count() FROM flows WHERE tcp_flags = 0x1F", Pass(&["flows"])),
+            ("SELECT bytes::Float64 / packets::Float64 FROM flows", Pass(&["flows"])),
             ("SELECT count() FROM flows -- every flow", Pass(&["flows"])),
             ("SELECT count() FROM flows;", Pass(&["flows"])),
             (
@@ -814,38 +725,17 @@ mod tests {
                  (SELECT address FROM exporters WHERE name LIKE 'edge%')",
                 Pass(&["exporters", "flows"]),
             ),
-            (
-                "SELECT (SELECT count() FROM exporters) AS n",
-                Pass(&["exporters"]),
-            ),
-            (
-                "SELECT * FROM (SELECT dst_port FROM flows) AS sub",
-                Pass(&["flows"]),
-            ),
-            (
-                "SELECT p FROM flows ARRAY JOIN ports AS p",
-                Pass(&["flows"]),
-            ),
-            (
-                "SELECT p FROM flows LEFT ARRAY JOIN arrayMap(x -> x, ports) AS p",
-                Pass(&["flows"]),
-            ),
-            (
-                "SELECT count() FROM flows WHERE proto IN (6, 17)",
-                Pass(&["flows"]),
-            ),
+            ("SELECT (SELECT count() FROM exporters) AS n", Pass(&["exporters"])),
+            ("SELECT * FROM (SELECT dst_port FROM flows) AS sub", Pass(&["flows"])),
+            ("SELECT p FROM flows ARRAY JOIN ports AS p", Pass(&["flows"])),
+            ("SELECT p FROM flows LEFT ARRAY JOIN arrayMap(x -> x, ports) AS p", Pass(&["flows"])),
+            ("SELECT count() FROM flows WHERE proto IN (6, 17)", Pass(&["flows"])),
             (
                 "SELECT count() FROM flows WHERE src_addr IN (toIPv6('::ffff:10.0.0.1'))",
                 Pass(&["flows"]),
             ),
-            (
-                "SELECT count() FROM flows FINAL SAMPLE 1/10",
-                Pass(&["flows"]),
-            ),
-            (
-                "SELECT count() FROM `flows` WHERE dst_port = 53",
-                Pass(&["flows"]),
-            ),
+            ("SELECT count() FROM flows FINAL SAMPLE 1/10", Pass(&["flows"])),
+            ("SELECT count() FROM `flows` WHERE dst_port = 53", Pass(&["flows"])),
             (
                 "WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 3) \
                  SELECT n FROM r",
@@ -862,46 +752,25 @@ mod tests {
     #[test]
     fn statements_that_are_not_one_query_are_refused() {
         check_cases(&[
-            (
-                "INSERT INTO flows (bytes) VALUES (1)",
-                Fail(NotAQuery, "INSERT is not"),
-            ),
-            (
-                "ALTER TABLE flows DELETE WHERE 1",
-                Fail(NotAQuery, "ALTER is not"),
-            ),
+            ("INSERT INTO flows (bytes) VALUES (1)", Fail(NotAQuery, "INSERT is not")),
+            ("ALTER TABLE flows DELETE WHERE 1", Fail(NotAQuery, "ALTER is not")),
             ("DROP TABLE flows", Fail(NotAQuery, "DROP is not")),
-            (
-                "CREATE TABLE t (x UInt8) ENGINE = Memory",
-                Fail(NotAQuery, "CREATE is not"),
-            ),
+            ("CREATE TABLE t (x UInt8) ENGINE = Memory", Fail(NotAQuery, "CREATE is not")),
             ("SYSTEM FLUSH LOGS", Fail(NotAQuery, "SYSTEM is not")),
             ("SET max_threads = 1", Fail(NotAQuery, "SET is not")),
-            (
-                "OPTIMIZE TABLE flows FINAL",
-                Fail(NotAQuery, "OPTIMIZE is not"),
-            ),
+            ("OPTIMIZE TABLE flows FINAL", Fail(NotAQuery, "OPTIMIZE is not")),
             ("TRUNCATE TABLE flows", Fail(NotAQuery, "TRUNCATE is not")),
-            (
-                "KILL QUERY WHERE user = 'x'",
-                Fail(NotAQuery, "KILL is not"),
-            ),
+            ("KILL QUERY WHERE user = 'x'", Fail(NotAQuery, "KILL is not")),
             ("EXPLAIN SELECT 1", Fail(NotAQuery, "EXPLAIN is not")),
             ("SHOW TABLES", Fail(NotAQuery, "SHOW is not")),
-            (
-                "SELECT * INTO copy FROM flows",
-                Fail(NotAQuery, "SELECT INTO is not"),
-            ),
+            ("SELECT * INTO copy FROM flows", Fail(NotAQuery, "SELECT INTO is not")),
             (
                 "WITH x AS (INSERT INTO flows (bytes) VALUES (1)) SELECT 1",
                 Fail(NotAQuery, "INSERT is not"),
             ),
             ("SELECT 1; SELECT 2", Fail(Multiple, "2 statements")),
             ("SELECT 1; DROP TABLE flows", Fail(Multiple, "2 statements")),
-            (
-                "SELECT 1; SYSTEM FLUSH LOGS",
-                Fail(Multiple, "2 statements"),
-            ),
+            ("SELECT 1; SYSTEM FLUSH LOGS", Fail(Multiple, "2 statements")),
             ("", Fail(Empty, "empty")),
             ("  ;  ", Fail(Empty, "empty")),
             ("-- just a comment", Fail(Empty, "empty")),
@@ -911,36 +780,15 @@ mod tests {
     #[test]
     fn table_functions_are_refused_wherever_they_appear() {
         check_cases(&[
-            (
-                "SELECT * FROM url('http://x', CSV)",
-                Fail(TableFunction, "url()"),
-            ),
+            ("SELECT * FROM url('http://x', CSV)", Fail(TableFunction, "url()")),
             ("SELECT * FROM file('x')", Fail(TableFunction, "file()")),
-            (
-                "SELECT * FROM remote('h', default.flows)",
-                Fail(TableFunction, "remote()"),
-            ),
-            (
-                "SELECT * FROM s3('https://b/k', 'CSV')",
-                Fail(TableFunction, "s3()"),
-            ),
-            (
-                "SELECT * FROM numbers(10)",
-                Fail(TableFunction, "numbers()"),
-            ),
-            (
-                "SELECT * FROM cluster('c', default.flows)",
-                Fail(TableFunction, "cluster()"),
-            ),
-            (
-                "SELECT * FROM input('x UInt8')",
-                Fail(TableFunction, "input()"),
-            ),
+            ("SELECT * FROM remote('h', default.flows)", Fail(TableFunction, "remote()")),
+            ("SELECT * FROM s3('https://b/k', 'CSV')", Fail(TableFunction, "s3()")),
+            ("SELECT * FROM numbers(10)", Fail(TableFunction, "numbers()")),
+            ("SELECT * FROM cluster('c', default.flows)", Fail(TableFunction, "cluster()")),
+            ("SELECT * FROM input('x UInt8')", Fail(TableFunction, "input()")),
             ("SELECT * FROM my_udf(1)", Fail(TableFunction, "my_udf()")),
-            (
-                "SELECT * FROM (SELECT * FROM numbers(3)) AS n",
-                Fail(TableFunction, "numbers()"),
-            ),
+            ("SELECT * FROM (SELECT * FROM numbers(3)) AS n", Fail(TableFunction, "numbers()")),
             (
                 "WITH n AS (SELECT * FROM url('http://x', CSV)) SELECT * FROM n",
                 Fail(TableFunction, "url()"),
@@ -953,10 +801,7 @@ mod tests {
                 "SELECT * FROM flows JOIN file('x', CSV, 'a UInt8') AS f ON flows.dst_port = f.a",
                 Fail(TableFunction, "file()"),
             ),
-            (
-                "SELECT (SELECT count() FROM numbers(5)) AS n",
-                Fail(TableFunction, "numbers()"),
-            ),
+            ("SELECT (SELECT count() FROM numbers(5)) AS n", Fail(TableFunction, "numbers()")),
             (
                 "SELECT count() FROM flows WHERE exists(SELECT 1 FROM s3('https://b/k'))",
                 Fail(TableFunction, "s3()"),
@@ -965,74 +810,35 @@ mod tests {
                 "SELECT count() FROM flows WHERE dst_port IN numbers(10)",
                 Fail(TableFunction, "numbers()"),
             ),
-            (
-                "SELECT * FROM TABLE(numbers(3))",
-                Fail(TableFunction, "TABLE()"),
-            ),
-            (
-                "SELECT * FROM UNNEST([1, 2])",
-                Fail(TableFunction, "UNNEST()"),
-            ),
+            ("SELECT * FROM TABLE(numbers(3))", Fail(TableFunction, "TABLE()")),
+            ("SELECT * FROM UNNEST([1, 2])", Fail(TableFunction, "UNNEST()")),
         ]);
     }
 
     #[test]
     fn the_message_lists_the_tables_that_may_be_queried() {
         check_cases(&[
-            (
-                "SELECT * FROM url('http://x', CSV)",
-                Fail(TableFunction, "tables: exporters, flows"),
-            ),
-            (
-                "SELECT * FROM secrets",
-                Fail(UnknownTable, "tables: exporters, flows"),
-            ),
-            (
-                "SELECT * FROM system.tables",
-                Fail(Qualified, "one of: exporters, flows"),
-            ),
+            ("SELECT * FROM url('http://x', CSV)", Fail(TableFunction, "tables: exporters, flows")),
+            ("SELECT * FROM secrets", Fail(UnknownTable, "tables: exporters, flows")),
+            ("SELECT * FROM system.tables", Fail(Qualified, "one of: exporters, flows")),
         ]);
     }
 
     #[test]
     fn only_known_tables_and_visible_ctes_may_be_read() {
         check_cases(&[
-            (
-                "SELECT * FROM secrets",
-                Fail(UnknownTable, "unknown table secrets"),
-            ),
-            (
-                "SELECT * FROM Flows",
-                Fail(UnknownTable, "unknown table Flows"),
-            ),
-            (
-                "SELECT * FROM flows, secrets",
-                Fail(UnknownTable, "secrets"),
-            ),
-            (
-                "SELECT * FROM flows JOIN secrets USING (id)",
-                Fail(UnknownTable, "secrets"),
-            ),
-            (
-                "SELECT * FROM system.tables",
-                Fail(Qualified, "system.tables"),
-            ),
-            (
-                "SELECT * FROM default.flows",
-                Fail(Qualified, "default.flows"),
-            ),
-            (
-                "SELECT count() FROM flows WHERE x IN secrets",
-                Fail(UnknownTable, "secrets"),
-            ),
+            ("SELECT * FROM secrets", Fail(UnknownTable, "unknown table secrets")),
+            ("SELECT * FROM Flows", Fail(UnknownTable, "unknown table Flows")),
+            ("SELECT * FROM flows, secrets", Fail(UnknownTable, "secrets")),
+            ("SELECT * FROM flows JOIN secrets USING (id)", Fail(UnknownTable, "secrets")),
+            ("SELECT * FROM system.tables", Fail(Qualified, "system.tables")),
+            ("SELECT * FROM default.flows", Fail(Qualified, "default.flows")),
+            ("SELECT count() FROM flows WHERE x IN secrets", Fail(UnknownTable, "secrets")),
             (
                 "SELECT count() FROM flows WHERE x GLOBAL IN (secrets)",
                 Fail(UnknownTable, "secrets"),
             ),
-            (
-                "SELECT count() FROM flows WHERE x IN system.one",
-                Fail(Qualified, "system.one"),
-            ),
+            ("SELECT count() FROM flows WHERE x IN system.one", Fail(Qualified, "system.one")),
             (
                 "SELECT 1 FROM (SELECT * FROM (SELECT * FROM secrets))",
                 Fail(UnknownTable, "secrets"),
@@ -1058,26 +864,14 @@ mod tests {
     #[test]
     fn settings_format_and_outfile_are_refused() {
         check_cases(&[
-            (
-                "SELECT count() FROM flows SETTINGS max_threads=1",
-                Fail(Settings, "SETTINGS"),
-            ),
+            ("SELECT count() FROM flows SETTINGS max_threads=1", Fail(Settings, "SETTINGS")),
             (
                 "SELECT 1 FROM (SELECT * FROM flows SETTINGS max_threads = 1)",
                 Fail(Settings, "SETTINGS"),
             ),
-            (
-                "SELECT count() FROM flows FORMAT JSON",
-                Fail(Format, "FORMAT"),
-            ),
-            (
-                "SELECT count() FROM flows FORMAT Null",
-                Fail(Format, "FORMAT"),
-            ),
-            (
-                "SELECT count() FROM flows INTO OUTFILE 'out.csv'",
-                Fail(IntoOutfile, "INTO OUTFILE"),
-            ),
+            ("SELECT count() FROM flows FORMAT JSON", Fail(Format, "FORMAT")),
+            ("SELECT count() FROM flows FORMAT Null", Fail(Format, "FORMAT")),
+            ("SELECT count() FROM flows INTO OUTFILE 'out.csv'", Fail(IntoOutfile, "INTO OUTFILE")),
         ]);
     }
 
@@ -1088,31 +882,19 @@ mod tests {
                 "SELECT count() FROM flows WHERE time_received > now() - INTERVAL '1 hour'",
                 Fail(Parse, HINT_INTERVAL),
             ),
-            (
-                "WITH 10 AS n SELECT n FROM flows",
-                Fail(Parse, HINT_SCALAR_WITH),
-            ),
+            ("WITH 10 AS n SELECT n FROM flows", Fail(Parse, HINT_SCALAR_WITH)),
             (
                 "WITH (SELECT max(bytes) FROM flows) AS top SELECT top",
                 Fail(Parse, HINT_SCALAR_WITH),
             ),
-            (
-                "SELECT 1 FROM (WITH 10 AS n SELECT n)",
-                Fail(Parse, HINT_SCALAR_WITH),
-            ),
-            (
-                "SELECT bytes > 1000 ? 'big' : 'small' FROM flows",
-                Fail(Parse, HINT_TERNARY),
-            ),
+            ("SELECT 1 FROM (WITH 10 AS n SELECT n)", Fail(Parse, HINT_SCALAR_WITH)),
+            ("SELECT bytes > 1000 ? 'big' : 'small' FROM flows", Fail(Parse, HINT_TERNARY)),
             // Quoting only the number parses, so it needs no hint.
             (
                 "SELECT count() FROM flows WHERE time_received > now() - INTERVAL '1' HOUR",
                 Pass(&["flows"]),
             ),
-            (
-                "SELECT FROM WHERE",
-                Fail(Parse, "rewrite it as one plain ClickHouse SELECT"),
-            ),
+            ("SELECT FROM WHERE", Fail(Parse, "rewrite it as one plain ClickHouse SELECT")),
         ]);
     }
 
@@ -1122,18 +904,9 @@ mod tests {
         // gets a bare parse error. Each could get a hint like the ones above if models write
         // them often.
         check_cases(&[
-            (
-                "SELECT * FROM flows ORDER BY bytes DESC LIMIT 10 WITH TIES",
-                Fail(Parse, "WITH"),
-            ),
-            (
-                "SELECT toUnixTimestamp(time_received) DIV 60 FROM flows",
-                Fail(Parse, "DIV"),
-            ),
-            (
-                "SELECT * FROM flows LIMIT 1 BY exporter_address LIMIT 10",
-                Fail(Parse, "LIMIT"),
-            ),
+            ("SELECT * FROM flows ORDER BY bytes DESC LIMIT 10 WITH TIES", Fail(Parse, "WITH")),
+            ("SELECT toUnixTimestamp(time_received) DIV 60 FROM flows", Fail(Parse, "DIV")),
+            ("SELECT * FROM flows LIMIT 1 BY exporter_address LIMIT 10", Fail(Parse, "LIMIT")),
             // sqlparser reads the ARRAY JOIN operand as a table name, so a literal fails.
             (
                 "SELECT port FROM flows ARRAY JOIN [src_port, dst_port] AS port",
@@ -1148,9 +921,7 @@ mod tests {
         let guard = guard();
 
         // when
-        let err = guard
-            .check("SELECT now() - INTERVAL '5 minutes'")
-            .unwrap_err();
+        let err = guard.check("SELECT now() - INTERVAL '5 minutes'").unwrap_err();
 
         // then
         assert_eq!(err.hint(), Some(HINT_INTERVAL));
@@ -1194,9 +965,7 @@ mod tests {
     #[test]
     fn wrapped_puts_the_text_on_its_own_lines_under_a_limit() {
         // given
-        let checked = guard()
-            .check("SELECT count() FROM flows -- all of them;")
-            .unwrap();
+        let checked = guard().check("SELECT count() FROM flows -- all of them;").unwrap();
 
         // when
         let wrapped = checked.wrapped(101);
@@ -1214,30 +983,19 @@ mod tests {
         let known = vec!["flows".to_string()];
         let cases = [
             (
-                GuardError::NotAQuery {
-                    kind: "INSERT".to_string(),
-                },
+                GuardError::NotAQuery { kind: "INSERT".to_string() },
                 "only SELECT queries are allowed; INSERT is not",
             ),
             (
-                GuardError::TableFunction {
-                    name: "url".to_string(),
-                    known: known.clone(),
-                },
+                GuardError::TableFunction { name: "url".to_string(), known: known.clone() },
                 "table functions such as url() are not allowed; query one of the tables: flows",
             ),
             (
-                GuardError::UnknownTable {
-                    name: "secrets".to_string(),
-                    known: Vec::new(),
-                },
+                GuardError::UnknownTable { name: "secrets".to_string(), known: Vec::new() },
                 "unknown table secrets; query one of the tables: (none)",
             ),
             (
-                GuardError::Parse {
-                    message: "Expected: x".to_string(),
-                    hint: Some(HINT_TERNARY),
-                },
+                GuardError::Parse { message: "Expected: x".to_string(), hint: Some(HINT_TERNARY) },
                 "could not parse the query (Expected: x); write cond ? a : b as if(cond, a, b)",
             ),
         ];

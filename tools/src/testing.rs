@@ -12,18 +12,12 @@ pub(crate) async fn toolbox() -> Toolbox {
     let (store, _) = STORE.get_or_init(|| {
         // The store's worker threads outlive any one test's runtime.
         std::thread::spawn(|| {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             let dir = tempfile::tempdir().unwrap();
-            let config = StoreConfig {
-                data_dir: dir.path().join("data"),
-                ..StoreConfig::default()
-            };
-            let store = runtime
-                .block_on(Store::open(&config))
-                .expect("open the embedded store");
+            let config =
+                StoreConfig { data_dir: dir.path().join("data"), ..StoreConfig::default() };
+            let store = runtime.block_on(Store::open(&config)).expect("open the embedded store");
             (store, dir)
         })
         .join()

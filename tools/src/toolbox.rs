@@ -22,9 +22,7 @@ pub struct ToolsConfig {
 
 impl Default for ToolsConfig {
     fn default() -> Self {
-        Self {
-            max_rows: DEFAULT_MAX_ROWS,
-        }
+        Self { max_rows: DEFAULT_MAX_ROWS }
     }
 }
 
@@ -42,12 +40,7 @@ impl Toolbox {
     /// stdio server reading the data alone).
     pub fn new(store: Store, collector: Option<Arc<CollectorStats>>, config: ToolsConfig) -> Self {
         let guard = SqlGuard::new(schema::PUBLIC_TABLES.iter().map(|(name, _)| *name));
-        Self {
-            store,
-            collector,
-            guard: Arc::new(guard),
-            config,
-        }
+        Self { store, collector, guard: Arc::new(guard), config }
     }
 
     pub fn store(&self) -> &Store {
