@@ -127,6 +127,7 @@ pub(super) fn fill(
 ) {
     let mut start = None;
     let mut end = None;
+    let mut icmp_type_code = None;
     let mut ip_next_hop = None;
     let mut bgp_next_hop = None;
 
@@ -151,6 +152,7 @@ pub(super) fn fill(
             Field::ipVersion(v) if flow.ip_version == 0 => flow.ip_version = *v,
             Field::sourceTransportPort(p) => flow.src_port = *p,
             Field::destinationTransportPort(p) => flow.dst_port = *p,
+            Field::icmpTypeCodeIPv4(tc) | Field::icmpTypeCodeIPv6(tc) => icmp_type_code = Some(*tc),
             Field::protocolIdentifier(p) => flow.protocol = u8::from(*p),
             Field::tcpControlBits(flags) => flow.tcp_flags = u8::from(*flags),
             Field::ipClassOfService(tos) => flow.tos = *tos,
@@ -197,6 +199,14 @@ pub(super) fn fill(
     }
 
     flow.next_hop = ip_next_hop.or(bgp_next_hop).unwrap_or(flow.next_hop);
+    // Exporters send the ICMP element in every record of a template, as 0 for
+    // TCP and UDP; for ICMP it goes where NetFlow v5 and most collectors put
+    // it: dst_port = type * 256 + code.
+    if matches!(flow.protocol, 1 | 58)
+        && let Some(type_code) = icmp_type_code
+    {
+        flow.dst_port = type_code;
+    }
     flow.time_start_ms = start.or(end).unwrap_or(times.received_ms);
     flow.time_end_ms = end.unwrap_or(flow.time_start_ms);
 

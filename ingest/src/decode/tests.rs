@@ -18,11 +18,14 @@ const RECEIVED_MS: i64 = EXPORT_MS + 250;
 // Information element ids (RFC 3954 section 8 / IANA IPFIX registry).
 const OCTETS: u16 = 1;
 const PACKETS: u16 = 2;
+const PROTOCOL: u16 = 4;
 const SRC_IPV4: u16 = 8;
+const DST_PORT: u16 = 11;
 const DST_IPV4: u16 = 12;
 const LAST_SWITCHED: u16 = 21;
 const FIRST_SWITCHED: u16 = 22;
 const SAMPLING_INTERVAL: u16 = 34;
+const ICMP_TYPE_CODE_V4: u16 = 32;
 const SAMPLER_ID: u16 = 48;
 const SAMPLER_RANDOM_INTERVAL: u16 = 50;
 const EXPORTING_PROCESS_ID: u16 = 144;
@@ -42,6 +45,11 @@ const SCOPE_SYSTEM: u16 = 1;
 struct Rec(Vec<u8>);
 
 impl Rec {
+    fn u16(mut self, value: u16) -> Self {
+        self.0.extend(value.to_be_bytes());
+        self
+    }
+
     fn u8(mut self, value: u8) -> Self {
         self.0.push(value);
         self
@@ -633,4 +641,22 @@ fn v9_non_zero_padding_after_the_last_record_is_ignored() {
     assert!(reports[0].errors.is_empty(), "{:?}", reports[0].errors);
     assert_eq!(reports[0].templates, 2);
     assert_eq!((records.len(), records[0].bytes), (1, 9));
+}
+
+#[test]
+fn icmp_type_and_code_go_to_dst_port_for_icmp_flows_only() {
+    // given: one template for all protocols, as softflowd sends it; the ICMP
+    // element is 0 in TCP records and must not overwrite their port
+    let layout = [(PROTOCOL, 1), (DST_PORT, 2), (ICMP_TYPE_CODE_V4, 2)];
+    let datagram = V9::new(0)
+        .template(260, &layout)
+        .data(260, &[Rec::default().u8(1).u16(0).u16(0x0800), Rec::default().u8(6).u16(22).u16(0)])
+        .build();
+
+    // when
+    let (records, _) = decode_all(exporter(1), &[datagram]);
+
+    // then: echo request is type 8, code 0
+    let got: Vec<(u8, u16)> = records.iter().map(|r| (r.protocol, r.dst_port)).collect();
+    assert_eq!(got, [(1, 2048), (6, 22)]);
 }
