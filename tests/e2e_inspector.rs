@@ -12,17 +12,15 @@
 //!
 //! Not covered: OAuth (flowsage has none) and the Inspector's web UI.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::{Serve, TOKEN};
 use tempfile::TempDir;
-
-/// The token the server is configured with.
-const TOKEN: &str = "inspector-e2e-token-0123456789";
 
 /// The tools flowsage serves.
 const TOOLS: [&str; 4] = ["list_tables", "describe_table", "query_sql", "exporters"];
@@ -34,17 +32,16 @@ const EXIT_TOOL_ERROR: i32 = 5;
 /// The first run downloads Node 22 and the Inspector's 120 packages.
 const INSTALL_DEADLINE: Duration = Duration::from_secs(600);
 const INSPECTOR_DEADLINE: Duration = Duration::from_secs(60);
-const SERVER_START_DEADLINE: Duration = Duration::from_secs(60);
 
 #[test]
 fn with_a_token_the_inspector_lists_the_tools_and_calls_query_sql() {
     // given
     let inspector = Inspector::installed();
-    let server = Server::start();
+    let server = Serve::start();
     let auth = format!("Authorization: Bearer {TOKEN}");
 
     // when
-    let listed = inspector.run(&server.url, &["--header", &auth, "--method", "tools/list"]);
+    let listed = inspector.run(&server.mcp_url, &["--header", &auth, "--method", "tools/list"]);
 
     // then
     assert_eq!(listed.code(), 0, "tools/list failed\n{listed}");
@@ -62,7 +59,7 @@ fn with_a_token_the_inspector_lists_the_tools_and_calls_query_sql() {
 
     // when
     let counted = inspector.run(
-        &server.url,
+        &server.mcp_url,
         &[
             "--header",
             &auth,
@@ -85,7 +82,7 @@ fn with_a_token_the_inspector_lists_the_tools_and_calls_query_sql() {
 
     // when
     let dropped = inspector.run(
-        &server.url,
+        &server.mcp_url,
         &[
             "--header",
             &auth,
@@ -115,12 +112,13 @@ fn with_a_token_the_inspector_lists_the_tools_and_calls_query_sql() {
 fn without_a_valid_token_the_inspector_is_turned_away_with_401() {
     // given
     let inspector = Inspector::installed();
-    let server = Server::start();
+    let server = Serve::start();
 
     // when: what CI would type, never starting an OAuth login
-    let anonymous = inspector.run(&server.url, &["--stored-auth-only", "--method", "tools/list"]);
+    let anonymous =
+        inspector.run(&server.mcp_url, &["--stored-auth-only", "--method", "tools/list"]);
     let wrong = inspector.run(
-        &server.url,
+        &server.mcp_url,
         &[
             "--stored-auth-only",
             "--header",
@@ -141,7 +139,7 @@ fn without_a_valid_token_the_inspector_is_turned_away_with_401() {
 
     // when: what an operator types, from a pipe rather than a terminal
     let operator = inspector.run(
-        &server.url,
+        &server.mcp_url,
         &["--header", "Authorization: Bearer not-the-token-0123456789", "--method", "tools/list"],
     );
 
@@ -154,9 +152,13 @@ fn without_a_valid_token_the_inspector_is_turned_away_with_401() {
     assert_eq!(operator.envelope()["code"], "auth_required", "\n{operator}");
 
     // and: the answer the Inspector got is a 401 with a bearer challenge
-    let answer = server.post_mcp_without_token();
-    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
-    assert!(answer.to_ascii_lowercase().contains("www-authenticate: bearer"), "{answer}");
+    let initialize = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"0"}}}"#;
+    let headers =
+        [("Content-Type", "application/json"), ("Accept", "application/json, text/event-stream")];
+    let answer = support::http(server.http, "POST", "/mcp", &headers, initialize);
+    assert_eq!(answer.status, 401, "{answer:?}");
+    let challenge = answer.header("www-authenticate").unwrap_or_default();
+    assert!(challenge.starts_with("Bearer"), "{answer:?}");
 }
 
 /// `scripts/inspector` with the Inspector's state kept out of `$HOME`.
@@ -293,108 +295,4 @@ fn run_until(mut command: Command, deadline: Duration, dir: &Path, label: &str) 
         stdout: std::fs::read_to_string(&out_path).unwrap_or_default(),
         stderr: std::fs::read_to_string(&err_path).unwrap_or_default(),
     }
-}
-
-/// `flowsage serve` on loopback with an empty store; killed when dropped.
-struct Server {
-    // Declared first so the process is gone before its directory is removed.
-    process: Reaped,
-    dir: TempDir,
-    url: String,
-}
-
-impl Server {
-    fn start() -> Self {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let data = dir.path().join("data");
-        let config = dir.path().join("flowsage.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "[store]\ndata_dir = {data:?}\n[flow]\nlisten = [\"127.0.0.1:0\"]\n\
-                 [mcp]\nlisten = \"127.0.0.1:0\"\ntokens = [\"{TOKEN}\"]\n"
-            ),
-        )
-        .expect("the config file");
-        let log = std::fs::File::create(dir.path().join("serve.log")).expect("a log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_flowsage"))
-            .arg("--config")
-            .arg(&config)
-            .arg("serve")
-            .env_remove("FLOWSAGE_MCP_TOKENS")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("a log file"))
-            .stderr(log)
-            .spawn()
-            .expect("flowsage serve starts");
-        let mut process = Reaped(child);
-
-        let started = Instant::now();
-        let url = loop {
-            if let Some(status) = process.0.try_wait().expect("the server status") {
-                panic!("flowsage serve exited with {status}\n{}", read_log(dir.path()));
-            }
-            if let Some(url) = serving_url(&data) {
-                break url;
-            }
-            if started.elapsed() > SERVER_START_DEADLINE {
-                panic!("flowsage serve did not become healthy\n{}", read_log(dir.path()));
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        Self { process, dir, url }
-    }
-
-    fn authority(&self) -> &str {
-        let rest = self.url.strip_prefix("http://").expect("an http URL");
-        rest.split('/').next().expect("a host and port")
-    }
-
-    /// The raw answer to an MCP initialize sent without a token.
-    fn post_mcp_without_token(&self) -> String {
-        let body = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"0"}}}"#;
-        let request = format!(
-            "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-             Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{body}",
-            self.authority(),
-            body.len()
-        );
-        http(self.authority(), &request).unwrap_or_else(|err| panic!("POST /mcp: {err}"))
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.process.0.kill();
-        let _ = self.process.0.wait();
-        if std::thread::panicking() {
-            eprintln!("--- flowsage serve log\n{}", read_log(self.dir.path()));
-        }
-    }
-}
-
-/// The MCP URL from the server's note, once `/healthz` answers 200.
-fn serving_url(data: &Path) -> Option<String> {
-    let note: Value =
-        serde_json::from_str(&std::fs::read_to_string(data.join("serve.json")).ok()?).ok()?;
-    let url = note["mcp_url"].as_str()?.to_string();
-    let authority = url.strip_prefix("http://")?.split('/').next()?.to_string();
-    let request =
-        format!("GET /healthz HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n");
-    let answer = http(&authority, &request).ok()?;
-    answer.starts_with("HTTP/1.1 200").then_some(url)
-}
-
-fn http(authority: &str, request: &str) -> std::io::Result<String> {
-    let mut stream = TcpStream::connect(authority)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.write_all(request.as_bytes())?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
-    Ok(answer)
-}
-
-fn read_log(dir: &Path) -> String {
-    std::fs::read_to_string(dir.join("serve.log")).unwrap_or_default()
 }
