@@ -10,18 +10,24 @@ use std::net::{IpAddr, Ipv6Addr};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlowProtocol {
+    /// Cisco NetFlow version 5 (fixed 48-byte records).
+    NetflowV5,
     /// Cisco NetFlow version 9 (RFC 3954).
     NetflowV9,
     /// IPFIX (RFC 7011).
     Ipfix,
+    /// sFlow version 5 (sflow.org), packet samples turned into flows.
+    SflowV5,
 }
 
 impl FlowProtocol {
     /// The name stored in the `flow_protocol` column.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::NetflowV5 => "netflow_v5",
             Self::NetflowV9 => "netflow_v9",
             Self::Ipfix => "ipfix",
+            Self::SflowV5 => "sflow_v5",
         }
     }
 }

@@ -25,6 +25,8 @@
 //! per exporter as `missing_template`.
 
 mod fields;
+mod netflow5;
+mod sflow;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -57,8 +59,10 @@ const V9_MIN_DATA_SET_ID: u16 = 256;
 pub enum DecodeErrorKind {
     /// Shorter than its header, or than a length it declares.
     Truncated,
-    /// Not NetFlow v9 or IPFIX.
+    /// Not NetFlow v5, v9, IPFIX or sFlow v5.
     UnsupportedVersion,
+    /// A record or sample whose contents cannot be right.
+    BadRecord,
     /// A set or message length that cannot be right.
     BadLength,
     /// A data set whose template this exporter has not sent yet.
@@ -74,6 +78,7 @@ impl DecodeErrorKind {
         match self {
             Self::Truncated => "truncated",
             Self::UnsupportedVersion => "unsupported_version",
+            Self::BadRecord => "bad_record",
             Self::BadLength => "bad_length",
             Self::MissingTemplate => "missing_template",
             Self::BadTemplate => "bad_template",
@@ -157,13 +162,17 @@ impl FlowDecoder {
                 return report;
             }
         };
+        // sFlow's version is a 32-bit word, so its datagrams open with 0x0000.
+        let sflow = datagram.len() >= 4 && datagram[..4] == [0, 0, 0, 5];
         match version {
+            5 => netflow5::decode(exporter, received_ms, datagram, out, &mut report),
             9 => self.decode_v9(exporter, received_ms, datagram, out, &mut report),
             10 => self.decode_ipfix(exporter, received_ms, datagram, out, &mut report),
+            0 if sflow => sflow::decode(exporter, received_ms, datagram, out, &mut report),
             other => report.errors.push(error(
                 DecodeErrorKind::UnsupportedVersion,
                 0,
-                format!("version {other} is neither NetFlow v9 nor IPFIX"),
+                format!("version {other} is none of NetFlow v5, v9, IPFIX (10) or sFlow v5"),
             )),
         }
         report

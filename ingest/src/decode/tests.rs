@@ -572,8 +572,8 @@ fn sampling_rate_of_zero_is_unknown_and_scales_nothing() {
 
 #[test]
 fn unsupported_version_is_an_error_and_nothing_else() {
-    // given: a NetFlow v5 header
-    let datagram = [&5u16.to_be_bytes()[..], &[0; 22]].concat();
+    // given: a NetFlow v7 header (Catalyst switches), which flowsage does not read
+    let datagram = [&7u16.to_be_bytes()[..], &[0; 22]].concat();
 
     // when
     let (records, reports) = decode_all(exporter(1), &[datagram]);
@@ -582,7 +582,10 @@ fn unsupported_version_is_an_error_and_nothing_else() {
     assert!(records.is_empty());
     assert_eq!(reports[0].protocol, None);
     assert_eq!(kinds(&reports[0]), [DecodeErrorKind::UnsupportedVersion]);
-    assert_eq!(reports[0].errors[0].detail, "version 5 is neither NetFlow v9 nor IPFIX");
+    assert_eq!(
+        reports[0].errors[0].detail,
+        "version 7 is none of NetFlow v5, v9, IPFIX (10) or sFlow v5"
+    );
 }
 
 #[test]

@@ -76,7 +76,7 @@ pub const FLOW_COLUMNS: &[FlowColumn] = &[
         "LowCardinality(String)",
         "String",
         SAME,
-        "export protocol: netflow_v9 or ipfix",
+        "export protocol: netflow_v5, netflow_v9, ipfix or sflow_v5",
     ),
     col(
         "observation_domain",
