@@ -33,8 +33,9 @@ use crate::flow::FlowRecord;
 use crate::store::{Store, batch::flow_batch};
 use stats::{CollectorStats, ExporterStats};
 
-/// Default listening addresses: the customary NetFlow and IPFIX ports.
-pub const DEFAULT_LISTEN: [&str; 2] = ["0.0.0.0:2055", "0.0.0.0:4739"];
+/// Default listening addresses: the customary NetFlow (2055), IPFIX (4739)
+/// and sFlow (6343) ports. Each accepts every protocol.
+pub const DEFAULT_LISTEN: [&str; 3] = ["0.0.0.0:2055", "0.0.0.0:4739", "0.0.0.0:6343"];
 /// Largest datagram accepted (the UDP maximum).
 const MAX_DATAGRAM: usize = 65_535;
 /// How often the writer retries a batch the store refused before dropping it.
@@ -44,7 +45,7 @@ const WRITE_ATTEMPTS: u32 = 5;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CollectorConfig {
-    /// UDP addresses to listen on; each accepts NetFlow v9 and IPFIX.
+    /// UDP addresses to listen on; each accepts NetFlow v5, v9, IPFIX and sFlow v5.
     pub listen: Vec<SocketAddr>,
     /// Socket receive buffer requested from the kernel, in bytes.
     pub receive_buffer_bytes: usize,
