@@ -1,7 +1,8 @@
 //! End to end: real exporters in, MCP out, nfdump as the referee.
 //!
 //! softflowd turns a generated capture (`tests/e2e/make_pcap.py`: TCP, UDP
-//! and ICMP over IPv4, TCP and UDP over IPv6) into NetFlow v9 or IPFIX; a tee
+//! and ICMP over IPv4, TCP and UDP over IPv6) into NetFlow v5, v9 or IPFIX
+//! (v5 has no IPv6 addresses, so softflowd exports the IPv4 flows); a tee
 //! (`tests/e2e/replay.py`) hands every datagram to `flowsage serve` and to
 //! nfdump's nfcapd. What flowsage stored, read back with the Python MCP SDK
 //! (`tests/e2e/mcp_client.py`), must equal what nfdump decoded: the same
@@ -25,6 +26,7 @@ use support::{Serve, TOKEN};
 
 /// Flows in the generated capture; one in five is IPv6, ICMP is IPv4 only.
 const PCAP_FLOWS: u64 = 500;
+const PCAP_IPV4_FLOWS: u64 = PCAP_FLOWS - PCAP_FLOWS / 5;
 /// Packets per flow, 10 ms apart, so every flow lasts `(n - 1) * 10` ms.
 const PACKETS_PER_FLOW: u64 = 5;
 const FLOW_DURATION_MS: i64 = (PACKETS_PER_FLOW as i64 - 1) * 10;
@@ -45,6 +47,7 @@ const FLOWS_SQL: &str = "SELECT IPv6NumToString(src_addr), IPv6NumToString(dst_a
 
 #[derive(Clone, Copy, Debug)]
 enum Export {
+    NetflowV5,
     NetflowV9,
     Ipfix,
 }
@@ -53,6 +56,7 @@ impl Export {
     /// softflowd's `-v` value.
     fn softflowd_version(self) -> &'static str {
         match self {
+            Export::NetflowV5 => "5",
             Export::NetflowV9 => "9",
             Export::Ipfix => "10",
         }
@@ -61,10 +65,24 @@ impl Export {
     /// The `flow_protocol` column value.
     fn column(self) -> &'static str {
         match self {
+            Export::NetflowV5 => "netflow_v5",
             Export::NetflowV9 => "netflow_v9",
             Export::Ipfix => "ipfix",
         }
     }
+
+    /// The capture's flows that the protocol can carry.
+    fn flows(self) -> u64 {
+        match self {
+            Export::NetflowV5 => PCAP_IPV4_FLOWS,
+            Export::NetflowV9 | Export::Ipfix => PCAP_FLOWS,
+        }
+    }
+}
+
+#[test]
+fn netflow_v5_from_softflowd_matches_nfdump_exactly() {
+    exported_flows_match_nfdump(Export::NetflowV5);
 }
 
 #[test]
@@ -101,13 +119,13 @@ fn exported_flows_match_nfdump(export: Export) {
     // then: softflowd and nfdump agree with the capture, so they are a fair reference
     let nfdump = &replay["nfdump"];
     let context = format!("{export:?}; serve log:\n{}", serve.log());
-    assert_eq!(replay["softflowd"]["flows"], json!(PCAP_FLOWS), "{replay:#}");
+    assert_eq!(replay["softflowd"]["flows"], json!(export.flows()), "{replay:#}");
     assert_eq!(nfdump["flows"], replay["softflowd"]["records"], "{context}");
-    assert_eq!(nfdump["packets"], json!(PCAP_FLOWS * PACKETS_PER_FLOW), "{context}");
-    if let Export::NetflowV9 = export {
+    assert_eq!(nfdump["packets"], json!(export.flows() * PACKETS_PER_FLOW), "{context}");
+    if !matches!(export, Export::Ipfix) {
         // softflowd's IPFIX sequence numbers count the message's own records
         // (RFC 7011 section 3.1 says: those sent before it), so nfdump reports
-        // gaps in IPFIX that are not losses; in v9 they must be clean.
+        // gaps in IPFIX that are not losses; in v5 and v9 they must be clean.
         assert_eq!(nfdump["sequence_failures"], json!(0), "{context}");
     }
 
@@ -126,14 +144,20 @@ fn exported_flows_match_nfdump(export: Export) {
     let row = &summary["rows"][0];
     let ipv6_in_nfdump =
         nfdump["records"].as_array().unwrap().iter().filter(|f| is_v6(&f["src"])).count();
-    assert!(ipv6_in_nfdump >= 50, "too few IPv6 flows exported to test: {ipv6_in_nfdump}");
+    match export {
+        Export::NetflowV5 => assert_eq!(ipv6_in_nfdump, 0, "IPv6 flows in NetFlow v5"),
+        Export::NetflowV9 | Export::Ipfix => {
+            assert!(ipv6_in_nfdump >= 50, "too few IPv6 flows exported to test: {ipv6_in_nfdump}")
+        }
+    }
     assert_eq!(row[0], json!([export.column()]), "flow_protocol\n{context}");
     assert_eq!(row[1], json!(ipv6_in_nfdump), "IPv6 flows\n{context}");
     assert!(nfdump["flows_icmp"].as_u64().unwrap() >= 50, "{}", nfdump["flows_icmp"]);
     assert_eq!(row[2], nfdump["flows_icmp"], "ICMP flows\n{context}");
-    // softflowd sends ICMP type and code as icmpTypeCodeIPv4 (element 32);
-    // like nfdump, flowsage keeps them as dst_port = type * 256 + code, and
-    // every ICMP flow of the capture is an echo request (8, 0).
+    // softflowd sends ICMP type and code as icmpTypeCodeIPv4 (element 32), in
+    // v5 as the destination port; like nfdump, flowsage keeps them as
+    // dst_port = type * 256 + code, and every ICMP flow of the capture is an
+    // echo request (8, 0).
     assert_eq!(row[6], nfdump["flows_icmp"], "ICMP echo requests as dst_port 2048\n{context}");
 
     // then: every flow nfdump decoded, flowsage stored with the same key and counters
@@ -160,6 +184,16 @@ fn exported_flows_match_nfdump(export: Export) {
         Export::NetflowV9 => {
             assert!(
                 pcap_first - V9_HEADER_RESOLUTION_MS < first && last <= pcap_last,
+                "flow times {first}..{last} outside the capture {pcap_first}..{pcap_last}"
+            );
+            let reference = (nfdump["first_ms"].as_i64(), nfdump["last_ms"].as_i64());
+            assert_eq!((Some(first), Some(last)), reference, "flow times vs nfdump");
+        }
+        Export::NetflowV5 => {
+            // The v5 header's clock has nanoseconds, so nothing lands early; the
+            // capture's last packets may be IPv6, which v5 leaves out.
+            assert!(
+                pcap_first <= first && last <= pcap_last,
                 "flow times {first}..{last} outside the capture {pcap_first}..{pcap_last}"
             );
             let reference = (nfdump["first_ms"].as_i64(), nfdump["last_ms"].as_i64());

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Exports the flows of a pcap with softflowd and feeds them to flowsage and nfcapd.
 
-softflowd reads the capture and sends NetFlow v9 or IPFIX to a UDP tee on
+softflowd reads the capture and sends NetFlow v5, v9 or IPFIX to a UDP tee on
 127.0.0.1; the tee forwards every datagram, in arrival order, first to the
 collector under test and then to nfdump's nfcapd. nfcapd is stopped once it
 has read everything, so it writes its file, and nfdump reports what it
@@ -12,7 +12,8 @@ the tee's counts, and nfdump's totals and flows. Every wait is bounded; on
 any failure it prints the reason on stderr and exits 1, leaving no process
 behind. It does not query flowsage: the test does that over MCP. Usage:
     replay.py PCAP VERSION COLLECTOR_PORT WORK_DIR
-with VERSION 9 (NetFlow v9) or 10 (IPFIX) and WORK_DIR an empty directory.
+with VERSION 5 (NetFlow v5), 9 (NetFlow v9) or 10 (IPFIX) and WORK_DIR an
+empty directory.
 """
 import json
 import os
