@@ -68,7 +68,10 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("in reading the config file {}", path.display()))?;
-                Self::parse(&text).with_context(|| format!("in {}", path.display()))?
+                let mut config =
+                    Self::parse(&text).with_context(|| format!("in {}", path.display()))?;
+                config.resolve_paths(path.parent().unwrap_or(Path::new(".")));
+                config
             }
             None => Self::default(),
         };
@@ -82,8 +85,23 @@ impl Config {
         Ok(toml::from_str(text)?)
     }
 
-    /// Replaces secrets with the values of [`SECRET_ENV`] that are set.
+    /// Makes the relative paths of a file relative to the file's directory
+    /// `base`, so the file means the same whatever directory a client (an MCP
+    /// client starting `flowsage mcp`, say) starts flowsage from.
+    pub fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |path: &mut PathBuf| {
+            if path.is_relative() && !path.as_os_str().is_empty() {
+                *path = base.join(&*path);
+            }
+        };
+        resolve(&mut self.store.data_dir);
+        self.mcp.token_files.iter_mut().for_each(resolve);
+    }
+
+    /// Replaces secrets with the values of [`SECRET_ENV`] that are set and
+    /// not empty.
     pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
+        let get = |name| get(name).filter(|value| !value.trim().is_empty());
         if let Some(tokens) = get("FLOWSAGE_MCP_TOKENS") {
             self.mcp.tokens = tokens
                 .split(',')
@@ -95,6 +113,31 @@ impl Config {
         if let Some(password) = get("FLOWSAGE_STORE_PASSWORD") {
             self.store.server.password = password;
         }
+    }
+
+    /// Every accepted MCP token: `mcp.tokens` and the contents of
+    /// `mcp.token_files`.
+    pub fn mcp_tokens(&self) -> anyhow::Result<Vec<String>> {
+        let mut tokens = self.mcp.tokens.clone();
+        for file in &self.mcp.token_files {
+            let token = std::fs::read_to_string(file).with_context(|| {
+                format!(
+                    "in mcp.token_files: cannot read {} (scripts/start creates var/mcp-token; \
+                     or remove the entry)",
+                    file.display()
+                )
+            })?;
+            let token = token.trim();
+            if token.len() < 16 {
+                bail!(
+                    "in mcp.token_files: {} holds a token of {} characters; use at least 16",
+                    file.display(),
+                    token.len()
+                );
+            }
+            tokens.push(token.to_string());
+        }
+        Ok(tokens)
     }
 
     /// Checks what types alone cannot.
@@ -199,14 +242,66 @@ mod tests {
 
     #[test]
     fn the_documented_example_states_the_defaults() {
-        // given
+        // given: the example's paths point from config/ to the repository's var/
         let text = include_str!("../config/flowsage.toml");
+        let mut expected = Config::default();
+        expected.store.data_dir = PathBuf::from("../var/data");
+        expected.mcp.token_files = vec![PathBuf::from("../var/mcp-token")];
 
         // when
         let config = Config::parse(text).unwrap();
 
         // then
-        assert_eq!(config, Config::default(), "config/flowsage.toml must show the defaults");
+        assert_eq!(config, expected, "config/flowsage.toml must show the defaults");
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_config_file() {
+        // given
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("flowsage.toml");
+        std::fs::write(
+            &file,
+            "[store]\ndata_dir = \"data\"\n[mcp]\ntoken_files = [\"/abs/token\", \"t\"]\n",
+        )
+        .unwrap();
+
+        // when
+        let (config, _) = Config::load(Some(&file)).unwrap();
+
+        // then
+        assert_eq!(config.store.data_dir, dir.path().join("data"));
+        assert_eq!(config.mcp.token_files, [PathBuf::from("/abs/token"), dir.path().join("t")]);
+    }
+
+    #[test]
+    fn token_files_add_their_tokens_and_name_a_missing_file() {
+        // given
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t"), "from-a-file-0123456789\n").unwrap();
+        let mut config = Config::parse("[mcp]\ntokens = [\"from-the-config-01234\"]\n").unwrap();
+        config.mcp.token_files = vec![dir.path().join("t")];
+
+        // when
+        let tokens = config.mcp_tokens().unwrap();
+        config.mcp.token_files.push(dir.path().join("missing"));
+        let missing = config.mcp_tokens().unwrap_err();
+
+        // then
+        assert_eq!(tokens, ["from-the-config-01234", "from-a-file-0123456789"]);
+        assert!(format!("{missing:#}").contains("missing"), "{missing:#}");
+    }
+
+    #[test]
+    fn an_empty_environment_variable_does_not_replace_secrets() {
+        // given
+        let mut config = Config::parse("[mcp]\ntokens = [\"from-the-file-0000\"]\n").unwrap();
+
+        // when
+        config.apply_env(|_| Some(" ".to_string()));
+
+        // then
+        assert_eq!(config.mcp.tokens, ["from-the-file-0000"]);
     }
 
     #[test]

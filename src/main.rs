@@ -63,7 +63,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Config(ConfigCommand::Print) => {
             let set: Vec<&str> = SECRET_ENV
                 .iter()
-                .filter(|(name, _)| std::env::var_os(name).is_some())
+                .filter(|(name, _)| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
                 .map(|(n, _)| *n)
                 .collect();
             if !set.is_empty() {
@@ -87,9 +87,15 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
-/// Logs go to stderr: stdout belongs to the MCP stdio transport.
+/// Logs go to stderr: stdout belongs to the MCP stdio transport. The MCP
+/// library's per-session lifecycle lines are kept at warn unless asked for.
 fn init_logs(level: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("rmcp=warn,{level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
 }

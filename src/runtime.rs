@@ -30,19 +30,26 @@ pub struct DataLock {
     dir: PathBuf,
 }
 
-/// Tries to lock `dir`; `Ok(None)` when another process holds it.
-pub fn lock_data_dir(dir: &Path) -> anyhow::Result<Option<DataLock>> {
+/// Tries to lock `dir` for `role` (what this process is, in words an
+/// operator recognises); `Ok(None)` when another process holds it, which
+/// [`holder`] then describes.
+pub fn lock_data_dir(dir: &Path, role: &str) -> anyhow::Result<Option<DataLock>> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("in creating the data directory {}", dir.display()))?;
     let path = dir.join(LOCK_FILE);
-    let file = OpenOptions::new()
+    let mut file = OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
         .with_context(|| format!("in opening {}", path.display()))?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(DataLock { _file: file, dir: dir.to_path_buf() })),
+        Ok(()) => {
+            use std::io::Write;
+            file.set_len(0)?;
+            write!(file, "{role} (pid {})", std::process::id())?;
+            Ok(Some(DataLock { _file: file, dir: dir.to_path_buf() }))
+        }
         Err(std::fs::TryLockError::WouldBlock) => Ok(None),
         Err(std::fs::TryLockError::Error(err)) => {
             Err(err).with_context(|| format!("in locking {}", path.display()))
@@ -73,6 +80,12 @@ impl DataLock {
     }
 }
 
+/// Who holds `dir`, as the holder wrote it, e.g. "flowsage serve (pid 7)".
+pub fn holder(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join(LOCK_FILE)).ok()?;
+    Some(text.trim().to_string()).filter(|t| !t.is_empty())
+}
+
 /// The note of the server holding `dir`, if it left one.
 pub fn read_note(dir: &Path) -> Option<ServeNote> {
     let mut text = String::new();
@@ -97,16 +110,18 @@ mod tests {
     fn a_second_lock_on_the_same_directory_is_refused_until_the_first_is_dropped() {
         // given
         let dir = tempfile::tempdir().unwrap();
-        let first = lock_data_dir(dir.path()).unwrap();
+        let first = lock_data_dir(dir.path(), "flowsage serve").unwrap();
 
         // when
-        let second = lock_data_dir(dir.path()).unwrap();
+        let second = lock_data_dir(dir.path(), "flowsage mcp").unwrap();
 
         // then
         assert!(first.is_some());
         assert!(second.is_none());
+        let expected = format!("flowsage serve (pid {})", std::process::id());
+        assert_eq!(holder(dir.path()), Some(expected));
         drop(first);
-        assert!(lock_data_dir(dir.path()).unwrap().is_some());
+        assert!(lock_data_dir(dir.path(), "flowsage mcp").unwrap().is_some());
     }
 
     #[test]
@@ -114,7 +129,7 @@ mod tests {
         // given
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let lock = lock_data_dir(dir.path()).unwrap().unwrap();
+        let lock = lock_data_dir(dir.path(), "flowsage serve").unwrap().unwrap();
         let note = ServeNote {
             pid: 7,
             mcp_url: "http://127.0.0.1:1/mcp".into(),

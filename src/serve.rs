@@ -1,8 +1,6 @@
 //! `flowsage serve`: the collector, the store and MCP over HTTP in one
 //! process, until SIGINT or SIGTERM.
 
-use std::sync::Arc;
-
 use anyhow::{Context, bail};
 use flowsage_agent::http::{Tokens, router};
 use flowsage_agent::mcp::FlowsageServer;
@@ -12,18 +10,21 @@ use flowsage_tools::Toolbox;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::runtime::{ServeNote, lock_data_dir, random_token, read_note};
+use crate::runtime::{ServeNote, holder, lock_data_dir, random_token, read_note};
 
 /// Runs the server until a shutdown signal.
 pub async fn run(config: Config) -> anyhow::Result<()> {
-    let lock = lock_data_dir(&config.store.data_dir)?;
-    let Some(lock) = lock else {
-        let holder = read_note(&config.store.data_dir)
-            .map(|note| format!(" (pid {}, serving {})", note.pid, note.mcp_url))
-            .unwrap_or_default();
+    let tokens = config.mcp_tokens()?;
+    let Some(lock) = lock_data_dir(&config.store.data_dir, "flowsage serve")? else {
+        let data = &config.store.data_dir;
+        let serving = read_note(data).map(|note| format!(", serving {}", note.mcp_url));
+        let holder = holder(data).unwrap_or_else(|| "another process".to_string());
         bail!(
-            "another flowsage process holds {}{holder}; stop it or set store.data_dir to another directory",
-            config.store.data_dir.display()
+            "{holder}{} holds the data directory {}: the embedded engine admits one process. \
+             If that is `flowsage mcp`, an MCP client's session opened it first: close the \
+             client, start `flowsage serve`, then reopen it (it will forward to the server)",
+            serving.unwrap_or_default(),
+            data.display()
         );
     };
 
@@ -33,7 +34,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let toolbox = Toolbox::new(store.clone(), Some(stats.clone()), config.tools.clone());
 
     let local_token = random_token()?;
-    let tokens = Tokens::new(config.mcp.tokens.iter().cloned().chain([local_token.clone()]));
+    let configured = tokens.len();
+    let tokens = Tokens::new(tokens.into_iter().chain([local_token.clone()]));
     let shutdown = CancellationToken::new();
     let backend = store.backend();
     let health = move || {
@@ -62,9 +64,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         token: local_token,
     })?;
 
-    if config.mcp.tokens.is_empty() {
+    if configured == 0 {
         tracing::warn!(
-            "no mcp.tokens configured: only local `flowsage mcp` clients can connect; set FLOWSAGE_MCP_TOKENS"
+            "no MCP tokens configured (mcp.tokens, mcp.token_files, FLOWSAGE_MCP_TOKENS): \
+             only local `flowsage mcp` clients can connect"
         );
     }
     let flows: Vec<String> = collector.local_addrs.iter().map(|a| a.to_string()).collect();
@@ -78,9 +81,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     });
     let served = server.await.context("in the HTTP server");
 
+    let stats = collector.stats.clone();
     collector.shutdown().await;
     lock.remove_note();
-    drop(Arc::new(store));
+    let writer = stats.writer();
+    tracing::info!(
+        rows_written = writer.rows_written,
+        rows_dropped = writer.rows_dropped,
+        "stopped; every row received was written or counted as dropped"
+    );
     served
 }
 

@@ -14,13 +14,14 @@ use flowsage_tools::Toolbox;
 use rmcp::ServiceExt;
 
 use crate::config::Config;
-use crate::runtime::{lock_data_dir, read_note};
+use crate::runtime::{holder, lock_data_dir, read_note};
 
 /// Serves MCP on stdin/stdout until the client closes it.
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut _lock = None;
     if config.store.backend == Backend::Embedded {
-        match lock_data_dir(&config.store.data_dir)? {
+        match lock_data_dir(&config.store.data_dir, "flowsage mcp (an MCP client's stdio session)")?
+        {
             Some(lock) => _lock = Some(lock),
             None => return forward(&config).await,
         }
@@ -39,8 +40,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 async fn forward(config: &Config) -> anyhow::Result<()> {
     let Some(note) = read_note(&config.store.data_dir) else {
+        let holder = holder(&config.store.data_dir).unwrap_or_else(|| "another process".into());
         bail!(
-            "another process holds {} and left no serve.json; stop it or use another store.data_dir",
+            "{holder} holds the data directory {} and is not a server to forward to; \
+             close it, or run `flowsage serve` and let clients forward to it",
             config.store.data_dir.display()
         );
     };

@@ -1,6 +1,7 @@
 //! The `[mcp]` section: where the MCP HTTP server listens and who may call it.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,10 @@ pub struct McpConfig {
     /// (comma-separated). `flowsage serve` also accepts a token of its own,
     /// written to the data directory for local clients.
     pub tokens: Vec<String>,
+    /// Files each holding one bearer token (surrounding white space ignored),
+    /// read when the server starts; accepted alongside `tokens`. A relative
+    /// path is relative to the config file.
+    pub token_files: Vec<PathBuf>,
     /// Host header values accepted besides loopback names, for a server
     /// reached by a DNS name (protects against DNS rebinding).
     pub allowed_hosts: Vec<String>,
@@ -27,6 +32,7 @@ impl Default for McpConfig {
         Self {
             listen: DEFAULT_LISTEN.parse().expect("valid default"),
             tokens: Vec::new(),
+            token_files: Vec::new(),
             allowed_hosts: Vec::new(),
         }
     }

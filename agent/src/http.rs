@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -63,6 +63,7 @@ pub fn router(
 
     Router::new()
         .route_service("/mcp", mcp)
+        .route_layer(middleware::from_fn(explain_refusals))
         .route_layer(middleware::from_fn_with_state(tokens, require_token))
         .route("/healthz", get(move || async move { axum::Json(health()) }))
 }
@@ -92,6 +93,32 @@ async fn require_token(State(tokens): State<Tokens>, request: Request, next: Nex
             response
         }
     }
+}
+
+/// Adjusts two answers of the MCP service that clients misread: a closed
+/// session (DELETE) is answered 204, which every client accepts, instead of
+/// 202; and a refused Host header says which setting admits it.
+async fn explain_refusals(request: Request, next: Next) -> Response {
+    let deleting = request.method() == Method::DELETE;
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let mut response = next.run(request).await;
+
+    if deleting && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+    } else if response.status() == StatusCode::FORBIDDEN {
+        let message = format!(
+            "the Host header {host:?} is not accepted: add it to mcp.allowed_hosts \
+             (loopback names are always accepted)"
+        );
+        response = (StatusCode::FORBIDDEN, axum::Json(serde_json::json!({ "error": message })))
+            .into_response();
+    }
+    response
 }
 
 #[cfg(test)]

@@ -76,12 +76,7 @@ fn encode<T: Serialize>(result: Result<T, ToolError>) -> CallToolResult {
             } else {
                 "retrying unchanged will fail the same way"
             };
-            let mut message = format!("error: {err}; {retry}");
-            if let ToolError::Rejected(guard) = &err
-                && let Some(hint) = guard.hint()
-            {
-                message.push_str(&format!("; hint: {hint}"));
-            }
+            let message = format!("error: {err}; {retry}");
             failure(&message)
         }
     }
@@ -132,7 +127,13 @@ impl ServerHandler for FlowsageServer {
         let result =
             call(&self.toolbox, &request.name, request.arguments.unwrap_or_default()).await;
         if result.is_error == Some(true) {
-            tracing::info!(tool = %request.name, elapsed_ms = started.elapsed().as_millis() as u64, "tool call failed");
+            let reason = result.content.first().and_then(|c| c.as_text()).map(|t| t.text.as_str());
+            tracing::info!(
+                tool = %request.name,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                reason = reason.unwrap_or_default(),
+                "tool call failed"
+            );
         } else {
             tracing::debug!(tool = %request.name, elapsed_ms = started.elapsed().as_millis() as u64, "tool call");
         }

@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 import time
 
 from mcp import ClientSession
@@ -88,12 +89,15 @@ async def over_http(url, token, plan):
 
 
 async def over_stdio(binary, config, plan):
-    server = StdioServerParameters(
-        command=binary, args=["-c", config, "mcp"], env=dict(os.environ)
-    )
-    async with stdio_client(server) as (read, write):
-        async with ClientSession(read, write) as session:
-            return await run_plan(session, plan)
+    # An MCP client starts its server from the user's directory, not from
+    # flowsage's: start it from an unrelated empty directory, as they do.
+    with tempfile.TemporaryDirectory(prefix="mcp-client-cwd-") as elsewhere:
+        server = StdioServerParameters(
+            command=binary, args=["-c", config, "mcp"], env=dict(os.environ), cwd=elsewhere
+        )
+        async with stdio_client(server) as (read, write):
+            async with ClientSession(read, write) as session:
+                return await run_plan(session, plan)
 
 
 def main():

@@ -69,7 +69,7 @@ pub fn require_program(program: &str, package: &str) {
 /// Fails the test when python3 or its `mcp` package (with `httpx2`) is missing.
 pub fn require_python_mcp() {
     require_program("python3", "python3");
-    let probe = Command::new("python3")
+    let probe = Command::new(python_program())
         .args(["-c", "import mcp, httpx2, mcp.client.streamable_http, mcp.client.stdio"])
         .output()
         .expect("python3 runs");
@@ -96,10 +96,12 @@ pub fn free_udp_port() -> u16 {
 }
 
 /// A flowsage config for tests: flows on `flow_port`, MCP on an ephemeral port.
+/// The data directory is written relative ("data", next to the file), the
+/// way an operator writes it, so every test also checks that paths resolve
+/// against the config file wherever flowsage is started from.
 pub fn write_config(dir: &Path, flow_port: u16) -> PathBuf {
-    let data_dir = dir.join("data");
     let mut text = String::new();
-    writeln!(text, "[store]\ndata_dir = {:?}", data_dir.display().to_string()).unwrap();
+    writeln!(text, "[store]\ndata_dir = \"data\"").unwrap();
     writeln!(text, "[flow]\nlisten = [\"127.0.0.1:{flow_port}\"]\nbatch_interval_ms = 200")
         .unwrap();
     writeln!(text, "[mcp]\nlisten = \"127.0.0.1:0\"\ntokens = [\"{TOKEN}\"]").unwrap();
@@ -226,6 +228,15 @@ impl Drop for Serve {
     }
 }
 
+/// The Python that has the `mcp` client: the virtual environment
+/// scripts/test-deps makes where the system Python refuses packages
+/// (Debian's PEP 668 marker), else `python3`.
+pub fn python_program() -> PathBuf {
+    let venv = std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".cache/flowsage/venv/bin/python3"));
+    venv.filter(|python| python.exists()).unwrap_or_else(|| PathBuf::from("python3"))
+}
+
 /// Runs `tests/e2e/<script>` with python3 and returns the JSON it printed last.
 ///
 /// The script runs in its own process group, and the whole group is killed
@@ -240,7 +251,7 @@ pub fn python_json(script: &str, args: &[&str], timeout: Duration) -> Value {
 /// Runs `tests/e2e/<script>` with python3 and returns its stdout; panics if it fails.
 pub fn python(script: &str, args: &[&str], timeout: Duration) -> String {
     let path = root().join("tests/e2e").join(script);
-    let mut child = Command::new("python3")
+    let mut child = Command::new(python_program())
         .arg(&path)
         .args(args)
         .current_dir(root())
@@ -324,7 +335,10 @@ fn try_http(
     stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
     stream.set_write_timeout(Some(HTTP_TIMEOUT))?;
 
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("host")) {
+        write!(request, "Host: {addr}\r\n").unwrap();
+    }
     for (name, value) in headers {
         write!(request, "{name}: {value}\r\n").unwrap();
     }

@@ -16,7 +16,9 @@ pub const NAME: &str = "query_sql";
 pub const DESCRIPTION: &str = "Run one read-only ClickHouse SELECT (CTEs allowed) over flowsage's \
      tables and get columns, rows, whether the result was truncated, the elapsed time and the SQL \
      actually run. Only tables from list_tables; no table functions, SETTINGS or FORMAT. Write \
-     INTERVAL 1 HOUR, not INTERVAL '1 hour'. Aggregate in SQL: results are capped in rows.";
+     INTERVAL 1 HOUR, not INTERVAL '1 hour'. Aggregate in SQL: results are capped in rows. Ports \
+     mean something for protocol 6 (TCP) and 17 (UDP) only: for ICMP, dst_port holds type * 256 + \
+     code, so filter on protocol when ranking ports.";
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

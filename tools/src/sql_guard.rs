@@ -161,7 +161,11 @@ pub enum GuardError {
     },
 
     /// A table name with a database part, such as `default.flows` or `system.tables`.
-    #[error("table {name} names a database; use the bare table name, one of: {}", list(known))]
+    #[error(
+        "table {name} is outside flowsage's tables; only these can be queried, by their bare \
+         names: {}",
+        list(known)
+    )]
     QualifiedTable {
         /// The name as written, parts joined by `.`.
         name: String,
@@ -820,7 +824,10 @@ mod tests {
         check_cases(&[
             ("SELECT * FROM url('http://x', CSV)", Fail(TableFunction, "tables: exporters, flows")),
             ("SELECT * FROM secrets", Fail(UnknownTable, "tables: exporters, flows")),
-            ("SELECT * FROM system.tables", Fail(Qualified, "one of: exporters, flows")),
+            (
+                "SELECT * FROM system.tables",
+                Fail(Qualified, "by their bare names: exporters, flows"),
+            ),
         ]);
     }
 
