@@ -103,11 +103,12 @@ fn exported_flows_match_nfdump(export: Export) {
 
     // when
     let replay = replay(&serve, &pcap, export);
+    let sent = replay["tee"]["datagrams"].clone();
     let summary_sql = SUMMARY_SQL.replace("{duration}", &FLOW_DURATION_MS.to_string());
     let report = mcp_http(
         &serve,
         json!({
-            "wait": {"sql": TOTALS_SQL, "timeout_s": 60, "settle_s": 2},
+            "wait": {"sql": TOTALS_SQL, "timeout_s": 60, "settle_s": 2, "datagrams": sent},
             "calls": [
                 {"tool": "query_sql", "arguments": {"sql": summary_sql}},
                 {"tool": "query_sql", "arguments": {"sql": FLOWS_SQL}},
@@ -221,9 +222,11 @@ fn stdio_mcp_forwards_to_a_running_serve() {
     support::require_flow_tools();
     let serve = Serve::start();
     let pcap = make_pcap(&serve.scratch("pcap"));
-    replay(&serve, &pcap, Export::Ipfix);
-    let over_http =
-        mcp_http(&serve, json!({"wait": {"sql": TOTALS_SQL, "timeout_s": 60, "settle_s": 2}}));
+    let sent = replay(&serve, &pcap, Export::Ipfix)["tee"]["datagrams"].clone();
+    let over_http = mcp_http(
+        &serve,
+        json!({"wait": {"sql": TOTALS_SQL, "timeout_s": 60, "settle_s": 2, "datagrams": sent}}),
+    );
 
     // when
     let over_stdio = mcp_stdio(

@@ -73,10 +73,11 @@ fn sflow_matches_sfacctd(rate: u64) {
 
     // when
     let replay = replay(&serve, &pcap, rate);
+    let sent = replay["tee"]["datagrams"].clone();
     let report = mcp_http(
         &serve,
         json!({
-            "wait": {"sql": TOTALS_SQL, "timeout_s": 60, "settle_s": 2},
+            "wait": {"sql": TOTALS_SQL, "timeout_s": 60, "settle_s": 2, "datagrams": sent},
             "calls": [
                 {"tool": "query_sql", "arguments": {"sql": SUMMARY_SQL}},
                 {"tool": "query_sql", "arguments": {"sql": FLOWS_SQL}},
@@ -87,7 +88,12 @@ fn sflow_matches_sfacctd(rate: u64) {
 
     // then: sfacctd saw the capture, less at most its unsampled tail
     let sfacctd = &replay["sfacctd"];
-    let context = format!("rate {rate}; serve log:\n{}", serve.log());
+    let exporters = ok_json(&report["results"][2]);
+    let context = format!(
+        "rate {rate}; tee {}; exporters {exporters}; serve log:\n{}",
+        replay["tee"],
+        serve.log()
+    );
     let samples = sfacctd["packets"].as_u64().unwrap();
     let pcap_packets = PCAP_FLOWS * PACKETS_PER_FLOW;
     if rate == 1 {
@@ -140,7 +146,6 @@ fn sflow_matches_sfacctd(rate: u64) {
     );
 
     // then: the exporter's counters account for every sample, with no errors
-    let exporters = ok_json(&report["results"][2]);
     let exporter = &exporters["exporters"][0];
     assert_eq!(exporters["exporters"].as_array().unwrap().len(), 1, "{exporters:#}");
     assert_eq!(exporter["address"], json!("127.0.0.1"));

@@ -2,7 +2,7 @@
 //!
 //! A map of the crate:
 //! - [`flow`]: the [`FlowRecord`](flow::FlowRecord), one row of `flows`.
-//! - [`decode`]: NetFlow v9 and IPFIX datagrams to flow records. Pure: no
+//! - [`decode`]: NetFlow v5, v9, IPFIX and sFlow v5 datagrams to flow records. Pure: no
 //!   sockets, no store, no clock.
 //! - [`collector`]: UDP listeners, the decode task and the batcher that feed
 //!   the store; per-exporter statistics ([`collector::stats`]).

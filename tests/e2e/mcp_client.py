@@ -45,11 +45,35 @@ def has_data(rows):
     return bool(rows) and any(value not in (0, "0", None) for row in rows for value in row)
 
 
+async def wait_until_ingested(session, datagrams, deadline):
+    """Polls the exporters tool until `datagrams` were received and every
+    record decoded from them was written or counted as dropped, so a slow
+    machine cannot make a still-running insert look like settled data."""
+    while True:
+        result = result_json(await session.call_tool("exporters", {}))
+        stats = result["json"] or {}
+        received = sum(e["datagrams"] for e in stats.get("exporters", []))
+        records = sum(e["records"] for e in stats.get("exporters", []))
+        writer = stats.get("store_writer", {})
+        stored = writer.get("rows_written", 0) + writer.get("rows_dropped", 0)
+        if received >= datagrams and stored >= records:
+            return {"datagrams": received, "records": records, "stored": stored}
+        if time.monotonic() >= deadline:
+            return {"timed_out": True, "datagrams": received, "records": records, "stored": stored}
+        await asyncio.sleep(POLL_INTERVAL_S)
+
+
 async def wait_until_settled(session, wait):
-    """Polls `wait["sql"]` until its rows stop changing; bounded by `timeout_s`."""
+    """Polls `wait["sql"]` until its rows stop changing; bounded by `timeout_s`.
+    With `datagrams`, first waits until the server has received and written
+    that many datagrams' records (see `wait_until_ingested`)."""
     timeout_s = float(wait.get("timeout_s", 60))
     settle_s = float(wait.get("settle_s", 2))
     deadline = time.monotonic() + timeout_s
+    if "datagrams" in wait:
+        ingested = await wait_until_ingested(session, int(wait["datagrams"]), deadline)
+        if ingested.get("timed_out"):
+            return {"settled": False, "polls": 0, "ingest": ingested}
     last_rows, changed_at, polls = None, time.monotonic(), 0
     while True:
         polls += 1

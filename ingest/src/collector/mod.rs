@@ -111,7 +111,7 @@ impl Collector {
             let socket = bind(*address, config.receive_buffer_bytes)
                 .map_err(|err| CollectorError::Bind { address: *address, err })?;
             local_addrs.push(socket.local_addr().unwrap_or(*address));
-            tracing::info!(address = %local_addrs.last().unwrap(), "listening for NetFlow v9 and IPFIX");
+            tracing::info!(address = %local_addrs.last().unwrap(), "listening for flows (NetFlow v5, v9, IPFIX, sFlow v5)");
             receivers.push(tokio::spawn(receive(socket, datagrams.clone(), stats.clone())));
         }
         drop(datagrams);
