@@ -95,6 +95,7 @@ impl Config {
             }
         };
         resolve(&mut self.store.data_dir);
+        resolve(&mut self.flow.spool_dir);
         self.mcp.token_files.iter_mut().for_each(resolve);
     }
 
