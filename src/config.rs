@@ -276,6 +276,26 @@ mod tests {
     }
 
     #[test]
+    fn the_spool_lives_in_the_data_directory_unless_configured() {
+        // given
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("flowsage.toml");
+        std::fs::write(&file, "[store]\ndata_dir = \"data\"\n").unwrap();
+        let (default, _) = Config::load(Some(&file)).unwrap();
+        std::fs::write(&file, "[store]\ndata_dir = \"data\"\n[flow]\nspool_dir = \"spool\"\n")
+            .unwrap();
+
+        // when
+        let (configured, _) = Config::load(Some(&file)).unwrap();
+
+        // then
+        let spool = default.flow.spool_dir(&default.store.data_dir);
+        assert_eq!(spool, dir.path().join("data").join("spool"));
+        let spool = configured.flow.spool_dir(&configured.store.data_dir);
+        assert_eq!(spool, dir.path().join("spool"));
+    }
+
+    #[test]
     fn token_files_add_their_tokens_and_name_a_missing_file() {
         // given
         let dir = tempfile::tempdir().unwrap();
