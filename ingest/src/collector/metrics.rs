@@ -16,6 +16,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
@@ -129,7 +130,7 @@ impl Collector for StatsCollector {
         counters(
             e,
             "flowsage_exporter_bytes",
-            "Bytes of those datagrams",
+            "Bytes of the datagrams of an exporter that were decoded",
             per_exporter(|e| e.bytes),
         )?;
         counters(
@@ -188,16 +189,13 @@ impl Collector for StatsCollector {
             e,
             "flowsage_writer_rows_spooled",
             "Flow rows put in the spool because the store did not take them",
-            [(Labels::new(), stats.writer.rows_spooled.load(std::sync::atomic::Ordering::Relaxed))],
+            [(Labels::new(), stats.writer.rows_spooled.load(Relaxed))],
         )?;
         counters(
             e,
             "flowsage_spool_corrupt_files",
             "Spool files that could not be read back and were moved aside",
-            [(
-                Labels::new(),
-                stats.writer.spool_corrupt_files.load(std::sync::atomic::Ordering::Relaxed),
-            )],
+            [(Labels::new(), stats.writer.spool_corrupt_files.load(Relaxed))],
         )?;
         gauge(e, "flowsage_spool_batches", "Batches waiting in the spool", writer.spool_batches)?;
         gauge(e, "flowsage_spool_bytes", "Bytes of the spooled batches", writer.spool_bytes)?;
@@ -215,7 +213,6 @@ impl Collector for StatsCollector {
 #[cfg(test)]
 mod tests {
     use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-    use std::sync::atomic::Ordering::Relaxed;
 
     use super::*;
 

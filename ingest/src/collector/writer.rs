@@ -29,11 +29,11 @@
 //! and the removal of the batch's spool file.
 
 use std::future::Future;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use arrow_array::RecordBatch;
-use std::sync::atomic::Ordering::Relaxed;
 use tokio::sync::mpsc;
 
 use super::spool::{Head, Spool, SpoolError};

@@ -93,6 +93,12 @@ impl StoreError {
     }
 
     /// Whether the same call may succeed later without being changed.
+    ///
+    /// TODO: every exception a ClickHouse server answers with counts as
+    /// final, though a few would pass on a later try (too many parts, memory
+    /// limit, a proxy's 502). Telling them apart needs the exception code,
+    /// which `server::query_error` does not keep yet; until it does, the
+    /// collector drops such batches as refused instead of spooling them.
     pub fn retryable(&self) -> bool {
         matches!(self, Self::Busy | Self::Http(_) | Self::Io { .. })
     }
