@@ -13,7 +13,9 @@
 //!
 //! The spool is bounded by the bytes of its files: a batch that would take it
 //! past `max_bytes` is refused with [`SpoolError::Full`], and the caller drops
-//! it: the newest batch is the one lost. An open spool holds a lock on
+//! it: the newest batch is the one lost. A spool reopened with a lower bound
+//! keeps every batch it finds and refuses new ones until replays bring it
+//! under the bound. An open spool holds a lock on
 //! `spool.lock` in its directory, so two processes never share one.
 //!
 //! Not done here: deciding when to spool or replay (the writer task does,
