@@ -95,6 +95,7 @@ impl Config {
             }
         };
         resolve(&mut self.store.data_dir);
+        resolve(&mut self.flow.spool_dir);
         self.mcp.token_files.iter_mut().for_each(resolve);
     }
 
@@ -272,6 +273,26 @@ mod tests {
         // then
         assert_eq!(config.store.data_dir, dir.path().join("data"));
         assert_eq!(config.mcp.token_files, [PathBuf::from("/abs/token"), dir.path().join("t")]);
+    }
+
+    #[test]
+    fn the_spool_lives_in_the_data_directory_unless_configured() {
+        // given
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("flowsage.toml");
+        std::fs::write(&file, "[store]\ndata_dir = \"data\"\n").unwrap();
+        let (default, _) = Config::load(Some(&file)).unwrap();
+        std::fs::write(&file, "[store]\ndata_dir = \"data\"\n[flow]\nspool_dir = \"spool\"\n")
+            .unwrap();
+
+        // when
+        let (configured, _) = Config::load(Some(&file)).unwrap();
+
+        // then
+        let spool = default.flow.spool_dir(&default.store.data_dir);
+        assert_eq!(spool, dir.path().join("data").join("spool"));
+        let spool = configured.flow.spool_dir(&configured.store.data_dir);
+        assert_eq!(spool, dir.path().join("spool"));
     }
 
     #[test]

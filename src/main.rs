@@ -23,7 +23,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Collect flows, store them and serve MCP over HTTP (/mcp, /healthz)
+    /// Collect flows, store them and serve MCP over HTTP (/mcp, /healthz, /metrics)
     Serve,
     /// Serve MCP over stdio (forwards to `flowsage serve` when it holds the data)
     Mcp,

@@ -1,10 +1,17 @@
 //! `flowsage serve`: the collector, the store and MCP over HTTP in one
 //! process, until SIGINT or SIGTERM.
+//!
+//! A ClickHouse server that is down at start is not fatal: the collector
+//! spools batches until it answers (see `flowsage_ingest::collector::writer`),
+//! and batches an earlier run spooled are written before new ones.
+
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use flowsage_agent::http::{Tokens, router};
 use flowsage_agent::mcp::FlowsageServer;
-use flowsage_ingest::collector::Collector;
+use flowsage_ingest::collector::spool::Spool;
+use flowsage_ingest::collector::{Collector, metrics};
 use flowsage_ingest::store::{Backend, Store};
 use flowsage_tools::Toolbox;
 use tokio_util::sync::CancellationToken;
@@ -28,9 +35,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     };
 
-    let store = Store::open(&config.store).await.context("in opening the store")?;
-    let collector = Collector::start(&config.flow, store.clone()).await?;
+    // A server that is down is waited for: flows are spooled meanwhile.
+    let store = Store::open_deferred(&config.store).await.context("in opening the store")?;
+    let spool_dir = config.flow.spool_dir(&config.store.data_dir);
+    let spool = Spool::open(&spool_dir, config.flow.spool_max_bytes)
+        .context("in opening the spool (flow.spool_dir)")?;
+    let collector = Collector::start(&config.flow, store.clone(), spool).await?;
     let stats = collector.stats.clone();
+    let registry = Arc::new(metrics::registry(stats.clone()));
     let toolbox = Toolbox::new(store.clone(), Some(stats.clone()), config.tools.clone());
 
     let local_token = random_token()?;
@@ -44,13 +56,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "store": match backend { Backend::Embedded => "embedded", Backend::Server => "server" },
             "exporters": stats.exporters().len(),
             "rows_written": stats.writer().rows_written,
+            "spool_batches": stats.writer().spool_batches,
         })
     };
+    let render_metrics = move || metrics::render(&registry);
     let app = router(
         FlowsageServer::new(toolbox),
         tokens,
         &config.mcp.allowed_hosts,
         health,
+        render_metrics,
         shutdown.clone(),
     );
     let listener = tokio::net::TcpListener::bind(config.mcp.listen)
@@ -88,7 +103,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!(
         rows_written = writer.rows_written,
         rows_dropped = writer.rows_dropped,
-        "stopped; every row received was written or counted as dropped"
+        spool_batches = writer.spool_batches,
+        "stopped; every row received was written, spooled or counted as dropped"
     );
     served
 }

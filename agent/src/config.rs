@@ -12,7 +12,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct McpConfig {
-    /// Address of the HTTP server (`/mcp` and `/healthz`).
+    /// Address of the HTTP server (`/mcp`, `/healthz` and `/metrics`).
     pub listen: SocketAddr,
     /// Bearer tokens accepted on `/mcp`. Secret: prefer FLOWSAGE_MCP_TOKENS
     /// (comma-separated). `flowsage serve` also accepts a token of its own,

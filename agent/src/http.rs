@@ -1,9 +1,11 @@
 //! The HTTP face: MCP over Streamable HTTP at `/mcp` behind bearer tokens,
-//! and `/healthz`.
+//! `/healthz`, and Prometheus metrics at `/metrics`.
 //!
 //! Authentication is ordinary axum middleware around the MCP service: a
 //! request without a known token gets 401 with `WWW-Authenticate` before it
-//! reaches MCP. Tokens are compared in constant time.
+//! reaches MCP. Tokens are compared in constant time. `/healthz` and
+//! `/metrics` need no token: they carry counts, never flow data, and
+//! monitoring systems scrape them without credentials.
 
 use std::sync::Arc;
 
@@ -13,6 +15,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use flowsage_ingest::collector::metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use subtle::ConstantTimeEq;
@@ -42,12 +45,14 @@ impl Tokens {
     }
 }
 
-/// The router serving `/mcp` and `/healthz`; `health` answers the latter.
+/// The router serving `/mcp`, `/healthz` and `/metrics`; `health` answers
+/// `/healthz` and `metrics` gives the Prometheus text of `/metrics`.
 pub fn router(
     server: FlowsageServer,
     tokens: Tokens,
     allowed_hosts: &[String],
     health: impl Fn() -> serde_json::Value + Clone + Send + Sync + 'static,
+    metrics: impl Fn() -> String + Clone + Send + Sync + 'static,
     shutdown: CancellationToken,
 ) -> Router {
     let hosts: Vec<String> =
@@ -66,6 +71,10 @@ pub fn router(
         .route_layer(middleware::from_fn(explain_refusals))
         .route_layer(middleware::from_fn_with_state(tokens, require_token))
         .route("/healthz", get(move || async move { axum::Json(health()) }))
+        .route(
+            "/metrics",
+            get(move || async move { ([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], metrics()) }),
+        )
 }
 
 async fn require_token(State(tokens): State<Tokens>, request: Request, next: Next) -> Response {

@@ -5,13 +5,17 @@
 //! - [`decode`]: NetFlow v5, v9, IPFIX and sFlow v5 datagrams to flow records. Pure: no
 //!   sockets, no store, no clock.
 //! - [`collector`]: UDP listeners, the decode task and the batcher that feed
-//!   the store; per-exporter statistics ([`collector::stats`]).
+//!   the store through the writer ([`collector::writer`]), which spools to
+//!   disk while the store does not take batches ([`collector::spool`]);
+//!   statistics ([`collector::stats`]) and their Prometheus form
+//!   ([`collector::metrics`]).
 //! - [`store`]: the ClickHouse schema and its two backends, embedded chDB and
 //!   a ClickHouse server over HTTP.
 //!
 //! Data flows one way: socket → bounded queue → decoder → batcher → bounded
-//! queue → store. Nothing on the receive side ever waits on the store; every
-//! queue has a bound and counts what it drops.
+//! queue → store (→ spool → store, while the store is down). Nothing on the
+//! receive side ever waits on the store; every queue, and the spool, has a
+//! bound and counts what it drops.
 
 pub mod collector;
 pub mod decode;

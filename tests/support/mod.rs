@@ -95,13 +95,22 @@ pub fn free_udp_port() -> u16 {
     socket.local_addr().expect("a local address").port()
 }
 
+/// The `[store]` section of the test configs: the embedded engine.
+pub const EMBEDDED_STORE: &str = "[store]\ndata_dir = \"data\"\n";
+
 /// A flowsage config for tests: flows on `flow_port`, MCP on an ephemeral port.
 /// The data directory is written relative ("data", next to the file), the
 /// way an operator writes it, so every test also checks that paths resolve
 /// against the config file wherever flowsage is started from.
 pub fn write_config(dir: &Path, flow_port: u16) -> PathBuf {
+    write_config_with_store(dir, flow_port, EMBEDDED_STORE)
+}
+
+/// [`write_config`] with `store` as the whole `[store]` section (and its
+/// subsections); it should keep `data_dir = "data"`.
+pub fn write_config_with_store(dir: &Path, flow_port: u16, store: &str) -> PathBuf {
     let mut text = String::new();
-    writeln!(text, "[store]\ndata_dir = \"data\"").unwrap();
+    writeln!(text, "{store}").unwrap();
     writeln!(text, "[flow]\nlisten = [\"127.0.0.1:{flow_port}\"]\nbatch_interval_ms = 200")
         .unwrap();
     writeln!(text, "[mcp]\nlisten = \"127.0.0.1:0\"\ntokens = [\"{TOKEN}\"]").unwrap();
@@ -112,11 +121,15 @@ pub fn write_config(dir: &Path, flow_port: u16) -> PathBuf {
     path
 }
 
+/// How long `flowsage serve` may take to stop after SIGTERM.
+const SERVE_STOP_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A running `flowsage serve` on a fresh data directory; killed when dropped.
 pub struct Serve {
     child: Child,
-    /// Holds the config, data directory and log; removed after the child is gone.
-    dir: TempDir,
+    /// Holds the config, data directory and log; removed after the child is
+    /// gone unless the test owns it ([`Serve::start_in`]).
+    dir: Workdir,
     pub config: PathBuf,
     pub data_dir: PathBuf,
     pub flow_port: u16,
@@ -125,12 +138,42 @@ pub struct Serve {
     pub mcp_url: String,
 }
 
+/// The directory of a [`Serve`]: its own, or one the test keeps across
+/// several servers.
+enum Workdir {
+    Owned(TempDir),
+    Borrowed(PathBuf),
+}
+
+impl Workdir {
+    fn path(&self) -> &Path {
+        match self {
+            Workdir::Owned(dir) => dir.path(),
+            Workdir::Borrowed(dir) => dir,
+        }
+    }
+}
+
 impl Serve {
     /// Starts `flowsage serve` and returns once `/healthz` answers 200.
     pub fn start() -> Serve {
+        Self::start_with(
+            || Workdir::Owned(tempfile::tempdir().expect("a temp dir")),
+            EMBEDDED_STORE,
+        )
+    }
+
+    /// Starts `flowsage serve` in `dir`, which the test keeps (a later
+    /// server may start in it again), with `store` as its `[store]` section.
+    /// Its log is `serve.log` there, appended to.
+    pub fn start_in(dir: &Path, store: &str) -> Serve {
+        Self::start_with(|| Workdir::Borrowed(dir.to_path_buf()), store)
+    }
+
+    fn start_with(dir: impl Fn() -> Workdir, store: &str) -> Serve {
         let mut failures = String::new();
         for _ in 0..SERVE_START_ATTEMPTS {
-            match Self::try_start() {
+            match Self::try_start(dir(), store) {
                 Ok(serve) => return serve,
                 // Another process took the UDP port between our probe and serve's bind.
                 Err(log) if log.contains("cannot bind UDP") => failures.push_str(&log),
@@ -140,12 +183,15 @@ impl Serve {
         panic!("flowsage serve found no free UDP port in {SERVE_START_ATTEMPTS} tries:\n{failures}")
     }
 
-    fn try_start() -> Result<Serve, String> {
-        let dir = tempfile::tempdir().expect("a temp dir");
+    fn try_start(dir: Workdir, store: &str) -> Result<Serve, String> {
         let flow_port = free_udp_port();
-        let config = write_config(dir.path(), flow_port);
+        let config = write_config_with_store(dir.path(), flow_port, store);
         let data_dir = dir.path().join("data");
-        let log = std::fs::File::create(dir.path().join("serve.log")).expect("create the log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.path().join("serve.log"))
+            .expect("open the log");
         let child = Command::new(flowsage_bin())
             .args(["-c".as_ref(), config.as_os_str(), "serve".as_ref()])
             .stdin(Stdio::null())
@@ -199,6 +245,34 @@ impl Serve {
 
     fn get(&self, path: &str) -> Option<HttpResponse> {
         try_http(self.http, "GET", path, &[], "").ok()
+    }
+
+    /// Stops the server with SIGTERM, as an init system would, and waits
+    /// for it to exit; panics with its log if it does not exit cleanly.
+    pub fn stop(&mut self) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+        assert!(sent.success(), "kill -TERM {pid} failed");
+        let deadline = Instant::now() + SERVE_STOP_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for flowsage serve") {
+                assert!(status.success(), "flowsage serve exited with {status}:\n{}", self.log());
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "flowsage serve did not stop in {SERVE_STOP_TIMEOUT:?}:\n{}",
+                self.log()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The text of `/metrics`.
+    pub fn metrics(&self) -> String {
+        let response = http(self.http, "GET", "/metrics", &[], "");
+        assert_eq!(response.status, 200, "/metrics: {response:?}");
+        response.body
     }
 
     /// The JSON of `/healthz`.

@@ -9,8 +9,9 @@ use crate::{ToolError, Toolbox};
 pub const NAME: &str = "exporters";
 pub const DESCRIPTION: &str = "Per-exporter ingest statistics since flowsage started: datagrams, \
      flow records, templates known, decode errors by kind, datagrams dropped on a full queue, last \
-     seen time; plus rows written to and dropped by the store. Use it to check that data is \
-     arriving before analysing it.";
+     seen time; plus rows written to the store, rows dropped by reason, and batches waiting in \
+     the spool while the store does not take them (nonzero: recent flows are not queryable yet). \
+     Use it to check that data is arriving before analysing it.";
 
 /// No arguments.
 #[derive(Debug, Default, Deserialize, JsonSchema)]

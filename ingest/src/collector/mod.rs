@@ -9,16 +9,21 @@
 //! dropped and counted against its exporter, so the receive path never waits
 //! on anything downstream. One decode task owns the [`FlowDecoder`] (and so
 //! every exporter's templates), cuts batches by size or age, and hands them to
-//! the writer, which inserts them with bounded retries and counts what it
-//! gives up on.
+//! the [`writer`], which inserts them in order and, while the store does not
+//! take them, keeps them in the [`spool`] on disk and replays them later.
 //!
-//! Not done here yet: spooling batches to disk while the store is down
-//! (today they are retried, then dropped and counted in `rows_dropped`).
+//! Everything is counted in [`stats`] (per listener, per exporter, and the
+//! writer's rows written and dropped by reason); [`metrics`] shows the same
+//! numbers to Prometheus.
 
+pub mod metrics;
+pub mod spool;
 pub mod stats;
+pub mod writer;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -30,16 +35,30 @@ use tokio::task::JoinHandle;
 
 use crate::decode::{DecodeReport, FlowDecoder};
 use crate::flow::FlowRecord;
-use crate::store::{Store, batch::flow_batch};
-use stats::{CollectorStats, ExporterStats};
+use spool::Spool;
+use stats::{CollectorStats, ExporterStats, ListenerStats};
+use writer::FlowSink;
 
 /// Default listening addresses: the customary NetFlow (2055), IPFIX (4739)
 /// and sFlow (6343) ports. Each accepts every protocol.
 pub const DEFAULT_LISTEN: [&str; 3] = ["0.0.0.0:2055", "0.0.0.0:4739", "0.0.0.0:6343"];
+/// Default socket receive buffer requested from the kernel: 8 MiB.
+pub const DEFAULT_RECEIVE_BUFFER_BYTES: usize = 8 << 20;
+/// Default bound of the datagram queue.
+pub const DEFAULT_QUEUE_DATAGRAMS: usize = 65_536;
+/// Default rows per batch.
+pub const DEFAULT_BATCH_ROWS: usize = 50_000;
+/// Default longest wait of a row for its batch, in milliseconds.
+pub const DEFAULT_BATCH_INTERVAL_MS: u64 = 1_000;
+/// Default bound of the batch queue.
+pub const DEFAULT_QUEUE_BATCHES: usize = 8;
+/// The spool's directory under the store's data directory, when
+/// `flow.spool_dir` is empty.
+pub const DEFAULT_SPOOL_SUBDIR: &str = "spool";
+/// Default bound of the spool: 1 GiB.
+pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 1 << 30;
 /// Largest datagram accepted (the UDP maximum).
 const MAX_DATAGRAM: usize = 65_535;
-/// How often the writer retries a batch the store refused before dropping it.
-const WRITE_ATTEMPTS: u32 = 5;
 
 /// The `[flow]` section: where to listen and how to batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,17 +76,36 @@ pub struct CollectorConfig {
     pub batch_interval_ms: u64,
     /// Batches waiting for the store before the decoder waits.
     pub queue_batches: usize,
+    /// Directory where batches wait while the store does not take them;
+    /// empty means `spool` in the store's data directory.
+    pub spool_dir: PathBuf,
+    /// Bytes the spool may hold; when a batch would exceed it, that newest
+    /// batch is dropped and counted. 0 disables the spool.
+    pub spool_max_bytes: u64,
 }
 
 impl Default for CollectorConfig {
     fn default() -> Self {
         Self {
             listen: DEFAULT_LISTEN.iter().map(|a| a.parse().expect("valid default")).collect(),
-            receive_buffer_bytes: 8 << 20,
-            queue_datagrams: 65_536,
-            batch_rows: 50_000,
-            batch_interval_ms: 1_000,
-            queue_batches: 8,
+            receive_buffer_bytes: DEFAULT_RECEIVE_BUFFER_BYTES,
+            queue_datagrams: DEFAULT_QUEUE_DATAGRAMS,
+            batch_rows: DEFAULT_BATCH_ROWS,
+            batch_interval_ms: DEFAULT_BATCH_INTERVAL_MS,
+            queue_batches: DEFAULT_QUEUE_BATCHES,
+            spool_dir: PathBuf::new(),
+            spool_max_bytes: DEFAULT_SPOOL_MAX_BYTES,
+        }
+    }
+}
+
+impl CollectorConfig {
+    /// The spool directory: `spool_dir`, or `spool` under `data_dir`.
+    pub fn spool_dir(&self, data_dir: &Path) -> PathBuf {
+        if self.spool_dir.as_os_str().is_empty() {
+            data_dir.join(DEFAULT_SPOOL_SUBDIR)
+        } else {
+            self.spool_dir.clone()
         }
     }
 }
@@ -100,8 +138,14 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// Binds every listener and starts the tasks.
-    pub async fn start(config: &CollectorConfig, store: Store) -> Result<Self, CollectorError> {
+    /// Binds every listener and starts the tasks; batches go to `sink`
+    /// (the [`Store`](crate::store::Store)), through `spool` while it does
+    /// not take them. Batches already in `spool` are written first.
+    pub async fn start<S: FlowSink>(
+        config: &CollectorConfig,
+        sink: S,
+        spool: Spool,
+    ) -> Result<Self, CollectorError> {
         let stats = Arc::new(CollectorStats::default());
         let (datagrams, queue) = mpsc::channel(config.queue_datagrams.max(1));
 
@@ -110,14 +154,21 @@ impl Collector {
         for address in &config.listen {
             let socket = bind(*address, config.receive_buffer_bytes)
                 .map_err(|err| CollectorError::Bind { address: *address, err })?;
-            local_addrs.push(socket.local_addr().unwrap_or(*address));
-            tracing::info!(address = %local_addrs.last().unwrap(), "listening for flows (NetFlow v5, v9, IPFIX, sFlow v5)");
-            receivers.push(tokio::spawn(receive(socket, datagrams.clone(), stats.clone())));
+            let local = socket.local_addr().unwrap_or(*address);
+            local_addrs.push(local);
+            tracing::info!(address = %local, "listening for flows (NetFlow v5, v9, IPFIX, sFlow v5)");
+            let listener = stats.listener(local);
+            receivers.push(tokio::spawn(receive(
+                socket,
+                datagrams.clone(),
+                stats.clone(),
+                listener,
+            )));
         }
         drop(datagrams);
 
         let (batches, batch_queue) = mpsc::channel(config.queue_batches.max(1));
-        let writer = tokio::spawn(write(batch_queue, store, stats.clone()));
+        let writer = tokio::spawn(writer::run(batch_queue, sink, spool, stats.clone()));
         let decoder = tokio::spawn(decode(queue, batches, config.clone(), stats.clone()));
         let pipeline = tokio::spawn(async move {
             let _ = decoder.await;
@@ -155,7 +206,12 @@ fn set_receive_buffer(socket: &UdpSocket, bytes: usize) {
     }
 }
 
-async fn receive(socket: UdpSocket, queue: mpsc::Sender<Datagram>, stats: Arc<CollectorStats>) {
+async fn receive(
+    socket: UdpSocket,
+    queue: mpsc::Sender<Datagram>,
+    stats: Arc<CollectorStats>,
+    listener: Arc<ListenerStats>,
+) {
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut known: HashMap<IpAddr, Arc<ExporterStats>> = HashMap::new();
     loop {
@@ -166,6 +222,7 @@ async fn receive(socket: UdpSocket, queue: mpsc::Sender<Datagram>, stats: Arc<Co
                 continue;
             }
         };
+        listener.datagrams.fetch_add(1, Relaxed);
         let exporter = from.ip().to_canonical();
         let datagram = Datagram {
             exporter,
@@ -246,44 +303,5 @@ async fn send(
     let batch = std::mem::replace(pending, Vec::with_capacity(capacity));
     if batches.send(batch).await.is_err() {
         tracing::error!("the store writer has stopped; flows are being lost");
-    }
-}
-
-async fn write(
-    mut queue: mpsc::Receiver<Vec<FlowRecord>>,
-    store: Store,
-    stats: Arc<CollectorStats>,
-) {
-    while let Some(records) = queue.recv().await {
-        let rows = records.len() as u64;
-        let batch = match flow_batch(&records) {
-            Ok(batch) => batch,
-            Err(err) => {
-                tracing::error!(error = %err, rows, "could not build an Arrow batch; rows dropped");
-                stats.writer.rows_dropped.fetch_add(rows, Relaxed);
-                continue;
-            }
-        };
-        let mut delay = Duration::from_millis(200);
-        for attempt in 1..=WRITE_ATTEMPTS {
-            match store.insert_flows(batch.clone()).await {
-                Ok(()) => {
-                    stats.writer.batches_written.fetch_add(1, Relaxed);
-                    stats.writer.rows_written.fetch_add(rows, Relaxed);
-                    break;
-                }
-                Err(err) if attempt < WRITE_ATTEMPTS => {
-                    stats.writer.write_errors.fetch_add(1, Relaxed);
-                    tracing::warn!(error = %err, attempt, rows, "insert failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                }
-                Err(err) => {
-                    stats.writer.write_errors.fetch_add(1, Relaxed);
-                    stats.writer.rows_dropped.fetch_add(rows, Relaxed);
-                    tracing::error!(error = %err, rows, "insert failed repeatedly; rows dropped");
-                }
-            }
-        }
     }
 }

@@ -71,6 +71,17 @@ pub enum DecodeErrorKind {
 }
 
 impl DecodeErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [DecodeErrorKind; 7] = [
+        Self::Truncated,
+        Self::UnsupportedVersion,
+        Self::BadRecord,
+        Self::BadLength,
+        Self::MissingTemplate,
+        Self::BadTemplate,
+        Self::BadDataSet,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Truncated => "truncated",

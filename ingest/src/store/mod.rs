@@ -9,6 +9,10 @@
 //! The store trusts its callers with SQL: validating what a model wrote is
 //! the SQL guard's job in `tools`. What the store does enforce is the engine's
 //! own limits on every read ([`QueryLimits`]) and `readonly`.
+//!
+//! A server may be down when flowsage starts: [`Store::open_deferred`] then
+//! gives a store whose schema is created by the first call that reaches the
+//! server, so the collector can start and spool meanwhile.
 
 pub mod batch;
 pub mod chdb;
@@ -16,10 +20,12 @@ pub mod config;
 pub mod schema;
 pub mod server;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use serde::Serialize;
+use tokio::sync::OnceCell;
 
 pub use config::{Backend, QueryLimits, StoreConfig};
 
@@ -87,14 +93,31 @@ impl StoreError {
     }
 
     /// Whether the same call may succeed later without being changed.
+    ///
+    /// TODO: every exception a ClickHouse server answers with counts as
+    /// final, though a few would pass on a later try (too many parts, memory
+    /// limit, a proxy's 502). Telling them apart needs the exception code,
+    /// which `server::query_error` does not keep yet; until it does, the
+    /// collector drops such batches as refused instead of spooling them.
     pub fn retryable(&self) -> bool {
         matches!(self, Self::Busy | Self::Http(_) | Self::Io { .. })
     }
 }
 
 /// The store, on whichever backend the config chose.
+///
+/// Clones share the backend and what is known about the schema: once any
+/// clone has created it, none tries again.
 #[derive(Clone)]
-pub enum Store {
+pub struct Store {
+    engine: Engine,
+    /// Set once the schema is known to exist in the store.
+    schema: Arc<OnceCell<()>>,
+    ttl_days: u32,
+}
+
+#[derive(Clone)]
+enum Engine {
     Embedded(chdb::ChdbStore),
     Server(Box<server::ServerStore>),
 }
@@ -102,24 +125,57 @@ pub enum Store {
 impl Store {
     /// Opens the configured backend and creates or updates the schema.
     pub async fn open(config: &StoreConfig) -> Result<Self, StoreError> {
-        let store = match config.backend {
-            Backend::Embedded => Self::Embedded(chdb::ChdbStore::open(
+        let store = Self::connect(config)?;
+        store.ready().await?;
+        Ok(store)
+    }
+
+    /// Opens the configured backend like [`open`](Self::open), except that a
+    /// store that cannot be reached yet (a retryable error) is not an error:
+    /// the schema is then created by the first call that reaches it, and
+    /// until then every call fails with a retryable error. This is how
+    /// `flowsage serve` starts while its ClickHouse server is down, spooling
+    /// flows meanwhile.
+    pub async fn open_deferred(config: &StoreConfig) -> Result<Self, StoreError> {
+        let store = Self::connect(config)?;
+        match store.ready().await {
+            Ok(()) => Ok(store),
+            Err(err) if err.retryable() => {
+                tracing::warn!(
+                    error = %err,
+                    "the store cannot be reached; its schema is created once it answers"
+                );
+                Ok(store)
+            }
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The backend of `config`, not contacted yet for a server.
+    fn connect(config: &StoreConfig) -> Result<Self, StoreError> {
+        let engine = match config.backend {
+            Backend::Embedded => Engine::Embedded(chdb::ChdbStore::open(
                 &config.driver,
                 &config.data_dir,
                 config.readers,
                 &config.limits,
             )?),
             Backend::Server => {
-                Self::Server(Box::new(server::ServerStore::new(&config.server, &config.limits)))
+                Engine::Server(Box::new(server::ServerStore::new(&config.server, &config.limits)))
             }
         };
-        store.init_schema(config.flows_ttl_days).await?;
-        Ok(store)
+        Ok(Self { engine, schema: Arc::new(OnceCell::new()), ttl_days: config.flows_ttl_days })
+    }
+
+    /// Makes sure the schema exists: created at the first call that succeeds,
+    /// a no-op after that.
+    async fn ready(&self) -> Result<(), StoreError> {
+        self.schema.get_or_try_init(|| self.init_schema(self.ttl_days)).await.map(|_| ())
     }
 
     /// Creates the schema if missing; safe to run at every start.
     pub async fn init_schema(&self, ttl_days: u32) -> Result<(), StoreError> {
-        if let Self::Server(server) = self {
+        if let Engine::Server(server) = &self.engine {
             server.create_database().await?;
         }
         for statement in schema::create_statements(ttl_days) {
@@ -130,34 +186,36 @@ impl Store {
 
     /// Runs a statement that returns no rows (DDL, maintenance).
     pub async fn execute(&self, sql: &str) -> Result<(), StoreError> {
-        match self {
-            Self::Embedded(s) => s.execute(sql).await,
-            Self::Server(s) => s.execute(sql).await,
+        match &self.engine {
+            Engine::Embedded(s) => s.execute(sql).await,
+            Engine::Server(s) => s.execute(sql).await,
         }
     }
 
     /// Appends a batch built by [`batch::flow_batch`] to the `flows` table.
     pub async fn insert_flows(&self, batch: RecordBatch) -> Result<(), StoreError> {
+        self.ready().await?;
         let staging = schema::flows_staging_table();
-        match self {
-            Self::Embedded(s) => s.ingest(&staging, batch).await,
-            Self::Server(s) => s.insert_arrow(&staging, &batch).await,
+        match &self.engine {
+            Engine::Embedded(s) => s.ingest(&staging, batch).await,
+            Engine::Server(s) => s.insert_arrow(&staging, &batch).await,
         }
     }
 
     /// Runs a read-only query under the configured limits.
     pub async fn query(&self, sql: &str) -> Result<QueryOutput, StoreError> {
-        match self {
-            Self::Embedded(s) => s.query(sql).await,
-            Self::Server(s) => s.query(sql).await,
+        self.ready().await?;
+        match &self.engine {
+            Engine::Embedded(s) => s.query(sql).await,
+            Engine::Server(s) => s.query(sql).await,
         }
     }
 
     /// Which backend this is, for status output.
     pub fn backend(&self) -> Backend {
-        match self {
-            Self::Embedded(_) => Backend::Embedded,
-            Self::Server(_) => Backend::Server,
+        match &self.engine {
+            Engine::Embedded(_) => Backend::Embedded,
+            Engine::Server(_) => Backend::Server,
         }
     }
 }
