@@ -2,6 +2,8 @@
 //!
 //! A map of the crate:
 //! - [`flow`]: the [`FlowRecord`](flow::FlowRecord), one row of `flows`.
+//! - [`capture`]: pcap and pcapng files to the UDP datagrams in them, for
+//!   replaying captures and for tests. Pure like the decoders.
 //! - [`decode`]: NetFlow v9 and IPFIX datagrams to flow records. Pure: no
 //!   sockets, no store, no clock.
 //! - [`collector`]: UDP listeners, the decode task and the batcher that feed
@@ -13,6 +15,7 @@
 //! queue → store. Nothing on the receive side ever waits on the store; every
 //! queue has a bound and counts what it drops.
 
+pub mod capture;
 pub mod collector;
 pub mod decode;
 pub mod flow;
