@@ -6,6 +6,8 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
+use flowsage_ingest::capture::CaptureReader;
+use flowsage_ingest::collector::{CollectorConfig, Datagram, Pipeline};
 use flowsage_ingest::flow::{FlowProtocol, FlowRecord};
 use flowsage_ingest::store::{Store, StoreConfig, batch::flow_batch};
 use serde_json::json;
@@ -150,4 +152,53 @@ fn a_missing_engine_says_in_one_line_how_to_install_it() {
     assert!(message.contains("no-such-chdb-manifest"), "{message}");
     assert!(message.contains("scripts/setup-chdb"), "{message}");
     assert!(!message.contains('\n'), "{message}");
+}
+
+#[test]
+fn a_captures_datagrams_through_the_pipeline_are_all_written() {
+    // given: the 40 datagrams of a NetFlow v9 capture, 51 records in all
+    // (tests/corpus.rs), received now so that no TTL merge drops them
+    let (runtime, store, _) = store();
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/corpus/netflow9/pmacct-101-nfv9-cisco-asr9k.pcap"
+    );
+    let file = std::fs::read(path).unwrap();
+    let mut reader = CaptureReader::new(&file[..]).unwrap();
+    let mut datagrams = Vec::new();
+    while let Some(frame) = reader.next_frame().unwrap() {
+        let udp = frame.udp().unwrap();
+        datagrams.push(Datagram {
+            exporter: udp.source.ip(),
+            received_ms: chrono::Utc::now().timestamp_millis(),
+            payload: udp.payload.to_vec(),
+        });
+    }
+    let config = CollectorConfig { queue_datagrams: 4, batch_rows: 20, ..Default::default() };
+
+    // when
+    let (stats, stored) = runtime.block_on(async {
+        let pipeline = Pipeline::start(&config, store.clone());
+        let intake = pipeline.intake();
+        for datagram in datagrams {
+            intake.send(datagram).await.unwrap();
+        }
+        drop(intake);
+        let stats = pipeline.stats.clone();
+        pipeline.finish().await;
+        let stored = store
+            .query(
+                "SELECT count() FROM flows WHERE exporter_address = toIPv6('::ffff:138.187.57.55')",
+            )
+            .await
+            .unwrap();
+        (stats, stored)
+    });
+
+    // then
+    let exporters = stats.exporters();
+    assert_eq!(exporters.len(), 1);
+    assert_eq!((exporters[0].datagrams, exporters[0].records), (40, 51));
+    assert_eq!(stats.writer().rows_written, 51);
+    assert_eq!(stored.rows, vec![vec![json!(51)]]);
 }

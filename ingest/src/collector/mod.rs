@@ -1,44 +1,40 @@
-//! UDP flow collection: listeners, the decode task and the store writer.
+//! UDP flow collection: listeners in front of the shared [`Pipeline`].
 //!
 //! ```text
 //! socket ─recv─▶ [datagrams, bounded] ─▶ decode + batch ─▶ [batches, bounded] ─▶ store
+//!                └──────── Collector ─┘  └───────────────── Pipeline ──────────────────┘
 //! ```
 //!
 //! One receive task per listening socket copies each datagram into the
-//! datagram queue with `try_send`: when the queue is full the datagram is
-//! dropped and counted against its exporter, so the receive path never waits
-//! on anything downstream. One decode task owns the [`FlowDecoder`] (and so
-//! every exporter's templates), cuts batches by size or age, and hands them to
-//! the writer, which inserts them with bounded retries and counts what it
-//! gives up on.
+//! pipeline's datagram queue with `try_send`: when the queue is full the
+//! datagram is dropped and counted against its exporter, so the receive path
+//! never waits on anything downstream. Decoding, batching and writing are the
+//! [`pipeline`]'s, the same for live collection and `flowsage replay`.
 //!
 //! Not done here yet: spooling batches to disk while the store is down
 //! (today they are retried, then dropped and counted in `rows_dropped`).
 
+pub mod pipeline;
 pub mod stats;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::decode::{DecodeReport, FlowDecoder};
-use crate::flow::FlowRecord;
-use crate::store::{Store, batch::flow_batch};
+use crate::store::Store;
+pub use pipeline::{Datagram, Pipeline};
 use stats::{CollectorStats, ExporterStats};
 
 /// Default listening addresses: the customary NetFlow and IPFIX ports.
 pub const DEFAULT_LISTEN: [&str; 2] = ["0.0.0.0:2055", "0.0.0.0:4739"];
 /// Largest datagram accepted (the UDP maximum).
 const MAX_DATAGRAM: usize = 65_535;
-/// How often the writer retries a batch the store refused before dropping it.
-const WRITE_ATTEMPTS: u32 = 5;
 
 /// The `[flow]` section: where to listen and how to batch.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,46 +78,35 @@ pub enum CollectorError {
     },
 }
 
-/// A datagram as received.
-struct Datagram {
-    exporter: IpAddr,
-    received_ms: i64,
-    payload: Vec<u8>,
-}
-
 /// A running collector.
 pub struct Collector {
     pub stats: Arc<CollectorStats>,
     /// Addresses actually bound (port 0 in config becomes a real port).
     pub local_addrs: Vec<SocketAddr>,
     receivers: Vec<JoinHandle<()>>,
-    pipeline: JoinHandle<()>,
+    pipeline: Pipeline,
 }
 
 impl Collector {
     /// Binds every listener and starts the tasks.
     pub async fn start(config: &CollectorConfig, store: Store) -> Result<Self, CollectorError> {
-        let stats = Arc::new(CollectorStats::default());
-        let (datagrams, queue) = mpsc::channel(config.queue_datagrams.max(1));
+        let pipeline = Pipeline::start(config, store);
+        let stats = pipeline.stats.clone();
 
         let mut receivers = Vec::new();
         let mut local_addrs = Vec::new();
         for address in &config.listen {
-            let socket = bind(*address, config.receive_buffer_bytes)
-                .map_err(|err| CollectorError::Bind { address: *address, err })?;
+            let socket = match bind(*address, config.receive_buffer_bytes) {
+                Ok(socket) => socket,
+                Err(err) => {
+                    receivers.iter().for_each(JoinHandle::abort);
+                    return Err(CollectorError::Bind { address: *address, err });
+                }
+            };
             local_addrs.push(socket.local_addr().unwrap_or(*address));
             tracing::info!(address = %local_addrs.last().unwrap(), "listening for NetFlow v9 and IPFIX");
-            receivers.push(tokio::spawn(receive(socket, datagrams.clone(), stats.clone())));
+            receivers.push(tokio::spawn(receive(socket, pipeline.intake(), stats.clone())));
         }
-        drop(datagrams);
-
-        let (batches, batch_queue) = mpsc::channel(config.queue_batches.max(1));
-        let writer = tokio::spawn(write(batch_queue, store, stats.clone()));
-        let decoder = tokio::spawn(decode(queue, batches, config.clone(), stats.clone()));
-        let pipeline = tokio::spawn(async move {
-            let _ = decoder.await;
-            let _ = writer.await;
-        });
         Ok(Self { stats, local_addrs, receivers, pipeline })
     }
 
@@ -133,7 +118,7 @@ impl Collector {
         for receiver in self.receivers {
             let _ = receiver.await;
         }
-        let _ = self.pipeline.await;
+        self.pipeline.finish().await;
     }
 }
 
@@ -175,114 +160,6 @@ async fn receive(socket: UdpSocket, queue: mpsc::Sender<Datagram>, stats: Arc<Co
             let counters = known.entry(exporter).or_insert_with(|| stats.exporter(exporter));
             counters.queue_drops.fetch_add(1, Relaxed);
             drop(dropped);
-        }
-    }
-}
-
-async fn decode(
-    mut queue: mpsc::Receiver<Datagram>,
-    batches: mpsc::Sender<Vec<FlowRecord>>,
-    config: CollectorConfig,
-    stats: Arc<CollectorStats>,
-) {
-    let mut decoder = FlowDecoder::new();
-    let mut known: HashMap<IpAddr, Arc<ExporterStats>> = HashMap::new();
-    let mut pending: Vec<FlowRecord> = Vec::with_capacity(config.batch_rows);
-    let mut tick = tokio::time::interval(Duration::from_millis(config.batch_interval_ms.max(10)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-
-    loop {
-        tokio::select! {
-            received = queue.recv() => {
-                let Some(datagram) = received else { break };
-                let counters = known
-                    .entry(datagram.exporter)
-                    .or_insert_with(|| stats.exporter(datagram.exporter));
-                let report = decoder.decode(
-                    datagram.exporter,
-                    datagram.received_ms,
-                    &datagram.payload,
-                    &mut pending,
-                );
-                account(counters, &datagram, &report, decoder.templates_known(datagram.exporter));
-                if pending.len() >= config.batch_rows {
-                    send(&batches, &mut pending, config.batch_rows).await;
-                }
-            }
-            _ = tick.tick() => {
-                if !pending.is_empty() {
-                    send(&batches, &mut pending, config.batch_rows).await;
-                }
-            }
-        }
-    }
-    if !pending.is_empty() {
-        send(&batches, &mut pending, config.batch_rows).await;
-    }
-}
-
-fn account(counters: &ExporterStats, datagram: &Datagram, report: &DecodeReport, templates: usize) {
-    counters.datagrams.fetch_add(1, Relaxed);
-    counters.bytes.fetch_add(datagram.payload.len() as u64, Relaxed);
-    counters.records.fetch_add(report.records as u64, Relaxed);
-    counters.option_records.fetch_add(report.option_records as u64, Relaxed);
-    counters.templates_known.store(templates as u64, Relaxed);
-    counters.last_seen_ms.store(datagram.received_ms, Relaxed);
-    if let Some(protocol) = report.protocol {
-        counters.saw_protocol(protocol);
-    }
-    for error in &report.errors {
-        counters.count_error(error.kind);
-        tracing::trace!(exporter = %datagram.exporter, error = %error, "part of a datagram could not be decoded");
-    }
-}
-
-async fn send(
-    batches: &mpsc::Sender<Vec<FlowRecord>>,
-    pending: &mut Vec<FlowRecord>,
-    capacity: usize,
-) {
-    let batch = std::mem::replace(pending, Vec::with_capacity(capacity));
-    if batches.send(batch).await.is_err() {
-        tracing::error!("the store writer has stopped; flows are being lost");
-    }
-}
-
-async fn write(
-    mut queue: mpsc::Receiver<Vec<FlowRecord>>,
-    store: Store,
-    stats: Arc<CollectorStats>,
-) {
-    while let Some(records) = queue.recv().await {
-        let rows = records.len() as u64;
-        let batch = match flow_batch(&records) {
-            Ok(batch) => batch,
-            Err(err) => {
-                tracing::error!(error = %err, rows, "could not build an Arrow batch; rows dropped");
-                stats.writer.rows_dropped.fetch_add(rows, Relaxed);
-                continue;
-            }
-        };
-        let mut delay = Duration::from_millis(200);
-        for attempt in 1..=WRITE_ATTEMPTS {
-            match store.insert_flows(batch.clone()).await {
-                Ok(()) => {
-                    stats.writer.batches_written.fetch_add(1, Relaxed);
-                    stats.writer.rows_written.fetch_add(rows, Relaxed);
-                    break;
-                }
-                Err(err) if attempt < WRITE_ATTEMPTS => {
-                    stats.writer.write_errors.fetch_add(1, Relaxed);
-                    tracing::warn!(error = %err, attempt, rows, "insert failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
-                }
-                Err(err) => {
-                    stats.writer.write_errors.fetch_add(1, Relaxed);
-                    stats.writer.rows_dropped.fetch_add(rows, Relaxed);
-                    tracing::error!(error = %err, rows, "insert failed repeatedly; rows dropped");
-                }
-            }
         }
     }
 }
