@@ -202,3 +202,27 @@ fn a_captures_datagrams_through_the_pipeline_are_all_written() {
     assert_eq!(stats.writer().rows_written, 51);
     assert_eq!(stored.rows, vec![vec![json!(51)]]);
 }
+
+#[test]
+fn keeping_flows_forever_is_accepted_whether_or_not_the_table_has_a_ttl() {
+    // given: the shared store was opened with the default TTL
+    let (runtime, store, _) = store();
+    let engine = || {
+        let sql = "SELECT engine_full FROM system.tables WHERE name = 'flows'";
+        let output = runtime.block_on(store.query(sql)).unwrap();
+        output.rows[0][0].as_str().unwrap().to_string()
+    };
+
+    // when: removing the TTL, then asking again (ClickHouse refuses to remove
+    // a TTL that is not there), then putting it back for the other tests
+    let first = runtime.block_on(store.init_schema(0));
+    let without = engine();
+    let again = runtime.block_on(store.init_schema(0));
+    let restored = runtime.block_on(store.init_schema(30));
+
+    // then
+    assert!(first.is_ok() && again.is_ok(), "{first:?} {again:?}");
+    assert!(!without.contains(" TTL "), "{without}");
+    assert!(restored.is_ok(), "{restored:?}");
+    assert!(engine().contains(" TTL "), "{}", engine());
+}

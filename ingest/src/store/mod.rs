@@ -123,9 +123,24 @@ impl Store {
             server.create_database().await?;
         }
         for statement in schema::create_statements(ttl_days) {
+            if statement == schema::REMOVE_TTL && !self.flows_have_ttl().await? {
+                continue;
+            }
             self.execute(&statement).await?;
         }
         Ok(())
+    }
+
+    /// Whether the `flows` table has a TTL (its engine clause names one).
+    async fn flows_have_ttl(&self) -> Result<bool, StoreError> {
+        let output = self
+            .query(
+                "SELECT engine_full FROM system.tables \
+                 WHERE database = currentDatabase() AND name = 'flows'",
+            )
+            .await?;
+        let engine = output.rows.first().and_then(|row| row.first()).and_then(|v| v.as_str());
+        Ok(engine.is_some_and(|engine| engine.contains(" TTL ")))
     }
 
     /// Runs a statement that returns no rows (DDL, maintenance).
