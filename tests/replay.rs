@@ -29,7 +29,8 @@ const BY_EXPORTER_SQL: &str = "SELECT IPv6NumToString(exporter_address), count()
 
 #[test]
 fn replayed_captures_are_the_rows_mcp_then_reads() {
-    // given: a store that keeps flows forever, since these captures are from 2023
+    // given: a store that keeps flows forever, since these captures are from
+    // 2023 (opening it twice with no TTL was refused by ClickHouse once)
     support::require_python_mcp();
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("flowsage.toml");

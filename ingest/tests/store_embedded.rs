@@ -4,9 +4,10 @@
 //! shares one store.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use flowsage_ingest::capture::CaptureReader;
+use flowsage_ingest::collector::stats::CollectorStats;
 use flowsage_ingest::collector::{CollectorConfig, Datagram, Pipeline};
 use flowsage_ingest::flow::{FlowProtocol, FlowRecord};
 use flowsage_ingest::store::{Store, StoreConfig, batch::flow_batch};
@@ -154,11 +155,10 @@ fn a_missing_engine_says_in_one_line_how_to_install_it() {
     assert!(!message.contains('\n'), "{message}");
 }
 
-#[test]
-fn a_captures_datagrams_through_the_pipeline_are_all_written() {
-    // given: the 40 datagrams of a NetFlow v9 capture, 51 records in all
-    // (tests/corpus.rs), received now so that no TTL merge drops them
-    let (runtime, store, _) = store();
+/// The 40 datagrams of a NetFlow v9 capture, 51 records in all
+/// (tests/corpus.rs), as from `exporter`, received now so that no TTL merge
+/// drops them.
+fn capture_datagrams(exporter: IpAddr) -> Vec<Datagram> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/corpus/netflow9/pmacct-101-nfv9-cisco-asr9k.pcap"
@@ -167,17 +167,20 @@ fn a_captures_datagrams_through_the_pipeline_are_all_written() {
     let mut reader = CaptureReader::new(&file[..]).unwrap();
     let mut datagrams = Vec::new();
     while let Some(frame) = reader.next_frame().unwrap() {
-        let udp = frame.udp().unwrap();
         datagrams.push(Datagram {
-            exporter: udp.source.ip(),
+            exporter,
             received_ms: chrono::Utc::now().timestamp_millis(),
-            payload: udp.payload.to_vec(),
+            payload: frame.udp().unwrap().payload.to_vec(),
         });
     }
-    let config = CollectorConfig { queue_datagrams: 4, batch_rows: 20, ..Default::default() };
+    datagrams
+}
 
-    // when
-    let (stats, stored) = runtime.block_on(async {
+/// Runs `datagrams` through a pipeline into the shared store; its statistics.
+fn through_pipeline(datagrams: Vec<Datagram>) -> Arc<CollectorStats> {
+    let (runtime, store, _) = store();
+    let config = CollectorConfig { queue_datagrams: 4, batch_rows: 20, ..Default::default() };
+    runtime.block_on(async {
         let pipeline = Pipeline::start(&config, store.clone());
         let intake = pipeline.intake();
         for datagram in datagrams {
@@ -186,43 +189,51 @@ fn a_captures_datagrams_through_the_pipeline_are_all_written() {
         drop(intake);
         let stats = pipeline.stats.clone();
         pipeline.finish().await;
-        let stored = store
-            .query(
-                "SELECT count() FROM flows WHERE exporter_address = toIPv6('::ffff:138.187.57.55')",
-            )
-            .await
-            .unwrap();
-        (stats, stored)
-    });
+        stats
+    })
+}
+
+fn count_rows(exporter: &str) -> Vec<Vec<serde_json::Value>> {
+    let (runtime, store, _) = store();
+    let sql = format!("SELECT count() FROM flows WHERE exporter_address = toIPv6('{exporter}')");
+    runtime.block_on(store.query(&sql)).unwrap().rows
+}
+
+#[test]
+fn a_captures_datagrams_through_the_pipeline_are_all_written() {
+    // given
+    let datagrams = capture_datagrams(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 51)));
+
+    // when
+    let stats = through_pipeline(datagrams);
 
     // then
     let exporters = stats.exporters();
     assert_eq!(exporters.len(), 1);
     assert_eq!((exporters[0].datagrams, exporters[0].records), (40, 51));
     assert_eq!(stats.writer().rows_written, 51);
-    assert_eq!(stored.rows, vec![vec![json!(51)]]);
+    assert_eq!(count_rows("::ffff:192.0.2.51"), vec![vec![json!(51)]]);
 }
 
 #[test]
-fn keeping_flows_forever_is_accepted_whether_or_not_the_table_has_a_ttl() {
-    // given: the shared store was opened with the default TTL
-    let (runtime, store, _) = store();
-    let engine = || {
-        let sql = "SELECT engine_full FROM system.tables WHERE name = 'flows'";
-        let output = runtime.block_on(store.query(sql)).unwrap();
-        output.rows[0][0].as_str().unwrap().to_string()
-    };
+fn a_datagram_the_decoder_panics_on_is_counted_and_collection_goes_on() {
+    // given: a NetFlow v9 options template that declares more bytes than its
+    // set holds (tests/fuzz_regressions.rs), between two captures' worth
+    let exporter = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 52));
+    let mut panicking = capture_datagrams(exporter)[0].clone();
+    panicking.payload.truncate(20);
+    panicking.payload[16..20].copy_from_slice(&99u32.to_be_bytes()); // a source id of its own
+    panicking.payload.extend([0, 1, 0, 10, 1, 0, 0, 0, 0, 4]);
+    let mut datagrams = capture_datagrams(exporter);
+    datagrams.insert(20, panicking);
 
-    // when: removing the TTL, then asking again (ClickHouse refuses to remove
-    // a TTL that is not there), then putting it back for the other tests
-    let first = runtime.block_on(store.init_schema(0));
-    let without = engine();
-    let again = runtime.block_on(store.init_schema(0));
-    let restored = runtime.block_on(store.init_schema(30));
+    // when
+    let stats = through_pipeline(datagrams);
 
     // then
-    assert!(first.is_ok() && again.is_ok(), "{first:?} {again:?}");
-    assert!(!without.contains(" TTL "), "{without}");
-    assert!(restored.is_ok(), "{restored:?}");
-    assert!(engine().contains(" TTL "), "{}", engine());
+    let exporters = stats.exporters();
+    assert_eq!((exporters[0].datagrams, exporters[0].records), (41, 51));
+    assert_eq!(exporters[0].decode_errors, [("decoder_fault".to_string(), 1)].into());
+    assert_eq!(stats.writer().rows_written, 51);
+    assert_eq!(count_rows("::ffff:192.0.2.52"), vec![vec![json!(51)]]);
 }

@@ -20,6 +20,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -102,12 +103,10 @@ async fn decode(
                 let counters = known
                     .entry(datagram.exporter)
                     .or_insert_with(|| stats.exporter(datagram.exporter));
-                let report = decoder.decode(
-                    datagram.exporter,
-                    datagram.received_ms,
-                    &datagram.payload,
-                    &mut pending,
-                );
+                let Some(report) = decode_guarded(&mut decoder, &datagram, &mut pending) else {
+                    fault(counters, &datagram);
+                    continue;
+                };
                 account(counters, &datagram, &report, decoder.templates_known(datagram.exporter));
                 if pending.len() >= config.batch_rows {
                     send(&batches, &mut pending, config.batch_rows).await;
@@ -122,6 +121,45 @@ async fn decode(
     }
     if !pending.is_empty() {
         send(&batches, &mut pending, config.batch_rows).await;
+    }
+}
+
+/// Decodes one datagram; `None`, with nothing appended to `pending`, when
+/// the decoder panicked.
+///
+/// The decoder is meant never to panic, and fuzzing checks it, but a panic
+/// it does have would otherwise end this task and with it collection from
+/// every exporter. Unwinding out of `decode` may leave that exporter's
+/// templates half updated, which costs at most its next data sets; the
+/// other exporters' state is untouched.
+fn decode_guarded(
+    decoder: &mut FlowDecoder,
+    datagram: &Datagram,
+    pending: &mut Vec<FlowRecord>,
+) -> Option<DecodeReport> {
+    let before = pending.len();
+    let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        decoder.decode(datagram.exporter, datagram.received_ms, &datagram.payload, pending)
+    }));
+    if decoded.is_err() {
+        pending.truncate(before);
+    }
+    decoded.ok()
+}
+
+/// Counts a datagram the decoder panicked on; logs the first per exporter,
+/// since it is a decoder bug to report, not a fault of the exporter.
+fn fault(counters: &ExporterStats, datagram: &Datagram) {
+    counters.datagrams.fetch_add(1, Relaxed);
+    counters.bytes.fetch_add(datagram.payload.len() as u64, Relaxed);
+    counters.last_seen_ms.store(datagram.received_ms, Relaxed);
+    if counters.decoder_faults.fetch_add(1, Relaxed) == 0 {
+        tracing::error!(
+            exporter = %datagram.exporter,
+            bytes = datagram.payload.len(),
+            "the decoder failed on a datagram and it was dropped; later ones are counted as \
+             decoder_fault; please report this with a capture of the exporter's traffic"
+        );
     }
 }
 
