@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use flowsage::config::{Config, SECRET_ENV};
+use flowsage::replay::ReplayArgs;
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +28,8 @@ enum Command {
     Serve,
     /// Serve MCP over stdio (forwards to `flowsage serve` when it holds the data)
     Mcp,
+    /// Feed the UDP datagrams of pcap/pcapng captures through the collector into the store
+    Replay(ReplayArgs),
     /// Check or print the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -79,6 +82,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mcp => {
             init_logs(&config.log.level);
             runtime()?.block_on(flowsage::stdio::run(config))
+        }
+        Command::Replay(args) => {
+            init_logs(&config.log.level);
+            let report = runtime()?.block_on(flowsage::replay::run(config, args))?;
+            print!("{report}");
+            if report.incomplete() {
+                anyhow::bail!("not every datagram was replayed; the lines above say why");
+            }
+            Ok(())
         }
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! A map of the crate:
 //! - [`flow`]: the [`FlowRecord`](flow::FlowRecord), one row of `flows`.
-//! - [`decode`]: NetFlow v5, v9, IPFIX and sFlow v5 datagrams to flow records. Pure: no
+//! - [`capture`]: pcap and pcapng files to the UDP datagrams in them, for
+//!   replaying captures and for tests. Pure like the decoders.
+//! - [`decode`]: NetFlow v5, v9, IPFIX and sFlow v5 datagrams to flow records.
+//!   Pure: no
 //!   sockets, no store, no clock.
 //! - [`collector`]: UDP listeners, the decode task and the batcher that feed
 //!   the store through the writer ([`collector::writer`]), which spools to
@@ -17,6 +20,7 @@
 //! receive side ever waits on the store; every queue, and the spool, has a
 //! bound and counts what it drops.
 
+pub mod capture;
 pub mod collector;
 pub mod decode;
 pub mod flow;

@@ -10,10 +10,11 @@
 //! goldens instead of comparing them; review their diff before committing.
 //!
 //! Files are either raw UDP payloads (`.dat`, one exporter address chosen
-//! here) or captures (`.pcap` / `.pcapng`), whose frames are read by the small
-//! reader at the end of this file: the UDP payload of each frame is one
-//! datagram, its IP source address the exporter, its capture time the receive
-//! time. IP fragments are not reassembled; a capture holding one fails loudly.
+//! here) or captures (`.pcap` / `.pcapng`), whose frames are read by
+//! `flowsage_ingest::capture`, as `flowsage replay` reads them: the UDP
+//! payload of each frame is one datagram, its IP source address the exporter,
+//! its capture time the receive time. IP fragments are not reassembled; a
+//! capture holding one, or any frame not whole, fails loudly.
 //! A `.dat` file's receive time is the export time in its header.
 //!
 //! A case marked with a [`Gap`] loses records to a known decoder fault; it
@@ -26,9 +27,10 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
+use flowsage_ingest::capture::{CaptureReader, Skip};
 use flowsage_ingest::decode::{DecodeErrorKind, FlowDecoder};
 use flowsage_ingest::flow::FlowRecord;
 use serde_json::{Map, Value, json};
@@ -1596,8 +1598,7 @@ fn export_ms(payload: &[u8]) -> i64 {
 }
 
 // ---------------------------------------------------------------------------
-// A capture reader: pcap and pcapng, Ethernet / Linux SLL / raw IP, IPv4 and
-// IPv6, UDP payloads only.
+// Captures, through the crate's capture reader.
 
 /// One UDP payload of a capture.
 struct Datagram {
@@ -1606,172 +1607,23 @@ struct Datagram {
     payload: Vec<u8>,
 }
 
-/// Link types (tcpdump.org "LINKTYPE_" values) the reader understands.
-const LINK_ETHERNET: u32 = 1;
-const LINK_RAW: u32 = 101;
-const LINK_SLL: u32 = 113;
-const LINK_IPV4: u32 = 228;
-const LINK_IPV6: u32 = 229;
-const LINK_SLL2: u32 = 276;
-
-/// A captured frame before the link layer is taken off.
-struct Frame<'a> {
-    link: u32,
-    time_ms: i64,
-    bytes: &'a [u8],
-}
-
-/// The UDP datagrams of a capture, in capture order; other frames are skipped.
+/// The UDP datagrams of a capture, in capture order; frames that are not UDP
+/// are skipped, and anything else that is not a whole datagram fails the test.
 fn udp_datagrams(capture: &[u8]) -> Vec<Datagram> {
-    let frames = if capture.get(..4) == Some(&[0x0a, 0x0d, 0x0d, 0x0a]) {
-        pcapng_frames(capture)
-    } else {
-        pcap_frames(capture)
-    };
-    frames
-        .iter()
-        .enumerate()
-        .filter_map(|(index, frame)| {
-            let (exporter, payload) =
-                udp_payload(frame).unwrap_or_else(|e| panic!("frame {}: {e}", index + 1))?;
-            Some(Datagram { received_ms: frame.time_ms, exporter, payload: payload.to_vec() })
-        })
-        .collect()
-}
-
-/// Frames of a classic pcap file, either byte order, micro- or nanoseconds.
-fn pcap_frames(file: &[u8]) -> Vec<Frame<'_>> {
-    let magic = [file[0], file[1], file[2], file[3]];
-    let (big_endian, nanos) = match magic {
-        [0xd4, 0xc3, 0xb2, 0xa1] => (false, false),
-        [0xa1, 0xb2, 0xc3, 0xd4] => (true, false),
-        [0x4d, 0x3c, 0xb2, 0xa1] => (false, true),
-        [0xa1, 0xb2, 0x3c, 0x4d] => (true, true),
-        other => panic!("not a pcap file: magic {other:02x?}"),
-    };
-    let u32_at = |at: usize| word(&file[at..at + 4], big_endian);
-    let link = u32_at(20) & 0x0fff_ffff;
-
-    let mut frames = Vec::new();
-    let mut at = 24;
-    while at + 16 <= file.len() {
-        let (secs, frac, len) = (u32_at(at), u32_at(at + 4), u32_at(at + 8) as usize);
-        let frac_ms = if nanos { frac / 1_000_000 } else { frac / 1_000 };
-        let time_ms = i64::from(secs) * 1000 + i64::from(frac_ms);
-        frames.push(Frame { link, time_ms, bytes: &file[at + 16..at + 16 + len] });
-        at += 16 + len;
-    }
-    frames
-}
-
-/// Frames of a pcapng file: enhanced and simple packet blocks of any
-/// interface, with the interface's time resolution when it is a power of 10.
-fn pcapng_frames(file: &[u8]) -> Vec<Frame<'_>> {
-    let big_endian = file[8..12] == [0x1a, 0x2b, 0x3c, 0x4d];
-    let u32_at = |at: usize| word(&file[at..at + 4], big_endian);
-    let u16_at = |at: usize| {
-        let pair = [file[at], file[at + 1]];
-        if big_endian { u16::from_be_bytes(pair) } else { u16::from_le_bytes(pair) }
-    };
-
-    let mut interfaces: Vec<(u32, u64)> = Vec::new(); // link type, units per second
-    let mut frames = Vec::new();
-    let mut at = 0;
-    while at + 12 <= file.len() {
-        let (kind, total) = (u32_at(at), u32_at(at + 4) as usize);
-        let body = at + 8;
-        match kind {
-            0x0a0d_0d0a => interfaces.clear(), // a new section
-            1 => {
-                let mut units = 1_000_000;
-                let mut option = body + 8;
-                while option + 4 <= at + total - 4 {
-                    let (code, len) = (u16_at(option), usize::from(u16_at(option + 2)));
-                    if code == 9 && len == 1 && file[option + 4] & 0x80 == 0 {
-                        units = 10u64.pow(u32::from(file[option + 4]));
-                    }
-                    if code == 0 {
-                        break;
-                    }
-                    option += 4 + len.div_ceil(4) * 4;
-                }
-                interfaces.push((u32::from(u16_at(body)), units));
-            }
-            6 => {
-                let (link, units) = interfaces[u32_at(body) as usize];
-                let ticks = (u64::from(u32_at(body + 4)) << 32) | u64::from(u32_at(body + 8));
-                let time_ms = i64::try_from(ticks / (units / 1000).max(1)).unwrap();
-                let len = u32_at(body + 12) as usize;
-                frames.push(Frame { link, time_ms, bytes: &file[body + 20..body + 20 + len] });
-            }
-            3 => {
-                let (link, _) = interfaces[0];
-                let len = (total - 16).min(u32_at(body) as usize);
-                frames.push(Frame { link, time_ms: 0, bytes: &file[body + 4..body + 4 + len] });
-            }
-            _ => {}
+    let mut reader = CaptureReader::new(capture).unwrap_or_else(|e| panic!("{e}"));
+    let mut datagrams = Vec::new();
+    while let Some(frame) = reader.next_frame().unwrap_or_else(|e| panic!("{e}")) {
+        match frame.udp() {
+            Ok(udp) => datagrams.push(Datagram {
+                received_ms: frame.time_ms.unwrap_or(0),
+                exporter: udp.source.ip(),
+                payload: udp.payload.to_vec(),
+            }),
+            Err(Skip::NotUdp) => {}
+            Err(skip) => panic!("frame {}: {skip}", frame.number),
         }
-        at += total;
     }
-    frames
-}
-
-fn word(bytes: &[u8], big_endian: bool) -> u32 {
-    let quad = [bytes[0], bytes[1], bytes[2], bytes[3]];
-    if big_endian { u32::from_be_bytes(quad) } else { u32::from_le_bytes(quad) }
-}
-
-/// The IP source and UDP payload of a frame; `None` when it is not UDP.
-fn udp_payload<'a>(frame: &Frame<'a>) -> Result<Option<(IpAddr, &'a [u8])>, String> {
-    let bytes = frame.bytes;
-    let be16 = |at: usize| u16::from_be_bytes([bytes[at], bytes[at + 1]]);
-    let (mut ethertype, mut at) = match frame.link {
-        LINK_ETHERNET => (be16(12), 14),
-        LINK_SLL => (be16(14), 16),
-        LINK_SLL2 => (be16(0), 20),
-        LINK_RAW | LINK_IPV4 | LINK_IPV6 => match bytes[0] >> 4 {
-            4 => (0x0800, 0),
-            6 => (0x86dd, 0),
-            _ => return Ok(None),
-        },
-        other => return Err(format!("link type {other} is not supported")),
-    };
-    while frame.link == LINK_ETHERNET && matches!(ethertype, 0x8100 | 0x88a8) {
-        ethertype = be16(at + 2);
-        at += 4;
-    }
-
-    let (source, next, ip_end, mut at) = match ethertype {
-        0x0800 => {
-            let header = usize::from(bytes[at] & 0x0f) * 4;
-            if be16(at + 6) & 0x3fff != 0 {
-                return Err("an IPv4 fragment; reassembly is not supported".into());
-            }
-            let source: [u8; 4] = bytes[at + 12..at + 16].try_into().unwrap();
-            let end = at + usize::from(be16(at + 2));
-            (IpAddr::V4(Ipv4Addr::from(source)), bytes[at + 9], end, at + header)
-        }
-        0x86dd => {
-            let source: [u8; 16] = bytes[at + 8..at + 24].try_into().unwrap();
-            let end = at + 40 + usize::from(be16(at + 4));
-            (IpAddr::V6(Ipv6Addr::from(source)), bytes[at + 6], end, at + 40)
-        }
-        _ => return Ok(None),
-    };
-    let mut next = next;
-    // IPv6 hop-by-hop, routing and destination options headers come before UDP.
-    while matches!(next, 0 | 43 | 60) {
-        next = bytes[at];
-        at += (usize::from(bytes[at + 1]) + 1) * 8;
-    }
-    match next {
-        17 => {
-            let end = (at + usize::from(be16(at + 4))).min(ip_end);
-            Ok(Some((source, &bytes[at + 8..end])))
-        }
-        44 => Err("an IPv6 fragment; reassembly is not supported".into()),
-        _ => Ok(None),
-    }
+    datagrams
 }
 
 #[test]

@@ -5,18 +5,21 @@
 //! ```
 //!
 //! One receive task per listening socket copies each datagram into the
-//! datagram queue with `try_send`: when the queue is full the datagram is
-//! dropped and counted against its exporter, so the receive path never waits
-//! on anything downstream. One decode task owns the [`FlowDecoder`] (and so
-//! every exporter's templates), cuts batches by size or age, and hands them to
-//! the [`writer`], which inserts them in order and, while the store does not
-//! take them, keeps them in the [`spool`] on disk and replays them later.
+//! [`pipeline`]'s datagram queue with `try_send`: when the queue is full the
+//! datagram is dropped and counted against its exporter, so the receive path
+//! never waits on anything downstream. Decoding, batching and writing are the
+//! pipeline's, the same for live collection and `flowsage replay`: one decode
+//! task owns the decoder (and so every exporter's templates) and cuts batches
+//! by size or age; the [`writer`] inserts them in order and, while the store
+//! does not take them, keeps them in the [`spool`] on disk and replays them
+//! later.
 //!
 //! Everything is counted in [`stats`] (per listener, per exporter, and the
 //! writer's rows written and dropped by reason); [`metrics`] shows the same
 //! numbers to Prometheus.
 
 pub mod metrics;
+pub mod pipeline;
 pub mod spool;
 pub mod stats;
 pub mod writer;
@@ -26,15 +29,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::decode::{DecodeReport, FlowDecoder};
-use crate::flow::FlowRecord;
+pub use pipeline::{Datagram, Pipeline};
 use spool::Spool;
 use stats::{CollectorStats, ExporterStats, ListenerStats};
 use writer::FlowSink;
@@ -121,20 +122,13 @@ pub enum CollectorError {
     },
 }
 
-/// A datagram as received.
-struct Datagram {
-    exporter: IpAddr,
-    received_ms: i64,
-    payload: Vec<u8>,
-}
-
 /// A running collector.
 pub struct Collector {
     pub stats: Arc<CollectorStats>,
     /// Addresses actually bound (port 0 in config becomes a real port).
     pub local_addrs: Vec<SocketAddr>,
     receivers: Vec<JoinHandle<()>>,
-    pipeline: JoinHandle<()>,
+    pipeline: Pipeline,
 }
 
 impl Collector {
@@ -146,34 +140,30 @@ impl Collector {
         sink: S,
         spool: Spool,
     ) -> Result<Self, CollectorError> {
-        let stats = Arc::new(CollectorStats::default());
-        let (datagrams, queue) = mpsc::channel(config.queue_datagrams.max(1));
+        let pipeline = Pipeline::start(config, sink, spool);
+        let stats = pipeline.stats.clone();
 
         let mut receivers = Vec::new();
         let mut local_addrs = Vec::new();
         for address in &config.listen {
-            let socket = bind(*address, config.receive_buffer_bytes)
-                .map_err(|err| CollectorError::Bind { address: *address, err })?;
+            let socket = match bind(*address, config.receive_buffer_bytes) {
+                Ok(socket) => socket,
+                Err(err) => {
+                    receivers.iter().for_each(JoinHandle::abort);
+                    return Err(CollectorError::Bind { address: *address, err });
+                }
+            };
             let local = socket.local_addr().unwrap_or(*address);
             local_addrs.push(local);
             tracing::info!(address = %local, "listening for flows (NetFlow v5, v9, IPFIX, sFlow v5)");
             let listener = stats.listener(local);
             receivers.push(tokio::spawn(receive(
                 socket,
-                datagrams.clone(),
+                pipeline.intake(),
                 stats.clone(),
                 listener,
             )));
         }
-        drop(datagrams);
-
-        let (batches, batch_queue) = mpsc::channel(config.queue_batches.max(1));
-        let writer = tokio::spawn(writer::run(batch_queue, sink, spool, stats.clone()));
-        let decoder = tokio::spawn(decode(queue, batches, config.clone(), stats.clone()));
-        let pipeline = tokio::spawn(async move {
-            let _ = decoder.await;
-            let _ = writer.await;
-        });
         Ok(Self { stats, local_addrs, receivers, pipeline })
     }
 
@@ -185,7 +175,7 @@ impl Collector {
         for receiver in self.receivers {
             let _ = receiver.await;
         }
-        let _ = self.pipeline.await;
+        self.pipeline.finish().await;
     }
 }
 
@@ -234,74 +224,5 @@ async fn receive(
             counters.queue_drops.fetch_add(1, Relaxed);
             drop(dropped);
         }
-    }
-}
-
-async fn decode(
-    mut queue: mpsc::Receiver<Datagram>,
-    batches: mpsc::Sender<Vec<FlowRecord>>,
-    config: CollectorConfig,
-    stats: Arc<CollectorStats>,
-) {
-    let mut decoder = FlowDecoder::new();
-    let mut known: HashMap<IpAddr, Arc<ExporterStats>> = HashMap::new();
-    let mut pending: Vec<FlowRecord> = Vec::with_capacity(config.batch_rows);
-    let mut tick = tokio::time::interval(Duration::from_millis(config.batch_interval_ms.max(10)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-
-    loop {
-        tokio::select! {
-            received = queue.recv() => {
-                let Some(datagram) = received else { break };
-                let counters = known
-                    .entry(datagram.exporter)
-                    .or_insert_with(|| stats.exporter(datagram.exporter));
-                let report = decoder.decode(
-                    datagram.exporter,
-                    datagram.received_ms,
-                    &datagram.payload,
-                    &mut pending,
-                );
-                account(counters, &datagram, &report, decoder.templates_known(datagram.exporter));
-                if pending.len() >= config.batch_rows {
-                    send(&batches, &mut pending, config.batch_rows).await;
-                }
-            }
-            _ = tick.tick() => {
-                if !pending.is_empty() {
-                    send(&batches, &mut pending, config.batch_rows).await;
-                }
-            }
-        }
-    }
-    if !pending.is_empty() {
-        send(&batches, &mut pending, config.batch_rows).await;
-    }
-}
-
-fn account(counters: &ExporterStats, datagram: &Datagram, report: &DecodeReport, templates: usize) {
-    counters.datagrams.fetch_add(1, Relaxed);
-    counters.bytes.fetch_add(datagram.payload.len() as u64, Relaxed);
-    counters.records.fetch_add(report.records as u64, Relaxed);
-    counters.option_records.fetch_add(report.option_records as u64, Relaxed);
-    counters.templates_known.store(templates as u64, Relaxed);
-    counters.last_seen_ms.store(datagram.received_ms, Relaxed);
-    if let Some(protocol) = report.protocol {
-        counters.saw_protocol(protocol);
-    }
-    for error in &report.errors {
-        counters.count_error(error.kind);
-        tracing::trace!(exporter = %datagram.exporter, error = %error, "part of a datagram could not be decoded");
-    }
-}
-
-async fn send(
-    batches: &mpsc::Sender<Vec<FlowRecord>>,
-    pending: &mut Vec<FlowRecord>,
-    capacity: usize,
-) {
-    let batch = std::mem::replace(pending, Vec::with_capacity(capacity));
-    if batches.send(batch).await.is_err() {
-        tracing::error!("the store writer has stopped; flows are being lost");
     }
 }

@@ -18,6 +18,9 @@ use serde::Serialize;
 use crate::decode::DecodeErrorKind;
 use crate::flow::FlowProtocol;
 
+/// The decode error key under which decoder panics are reported.
+pub const DECODER_FAULT: &str = "decoder_fault";
+
 /// Counters of one exporter (by datagram source address).
 #[derive(Default)]
 pub struct ExporterStats {
@@ -28,6 +31,9 @@ pub struct ExporterStats {
     pub templates_known: AtomicU64,
     /// Datagrams dropped because the decode queue was full.
     pub queue_drops: AtomicU64,
+    /// Datagrams dropped because the decoder panicked on them (a decoder
+    /// bug); reported among the decode errors as `decoder_fault`.
+    pub decoder_faults: AtomicU64,
     pub last_seen_ms: AtomicI64,
     errors: Mutex<BTreeMap<DecodeErrorKind, u64>>,
     protocols: Mutex<BTreeSet<FlowProtocol>>,
@@ -194,6 +200,20 @@ pub struct WriterSnapshot {
     pub spool_bytes: u64,
 }
 
+/// An exporter's decode errors by kind, decoder faults included.
+fn decode_errors(s: &ExporterStats) -> BTreeMap<String, u64> {
+    let mut errors: BTreeMap<String, u64> = s
+        .errors
+        .lock()
+        .map(|e| e.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect())
+        .unwrap_or_default();
+    let faults = s.decoder_faults.load(Relaxed);
+    if faults > 0 {
+        errors.insert(DECODER_FAULT.to_string(), faults);
+    }
+    errors
+}
+
 impl CollectorStats {
     /// The counters of `exporter`, created on first use.
     pub fn exporter(&self, exporter: IpAddr) -> Arc<ExporterStats> {
@@ -242,11 +262,7 @@ impl CollectorStats {
                 records: s.records.load(Relaxed),
                 option_records: s.option_records.load(Relaxed),
                 templates_known: s.templates_known.load(Relaxed),
-                decode_errors: s
-                    .errors
-                    .lock()
-                    .map(|e| e.iter().map(|(k, v)| (k.as_str().to_string(), *v)).collect())
-                    .unwrap_or_default(),
+                decode_errors: decode_errors(s),
                 queue_drops: s.queue_drops.load(Relaxed),
                 last_seen_ms: s.last_seen_ms.load(Relaxed),
             })

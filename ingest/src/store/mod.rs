@@ -179,9 +179,25 @@ impl Store {
             server.create_database().await?;
         }
         for statement in schema::create_statements(ttl_days) {
+            if statement == schema::REMOVE_TTL && !self.flows_have_ttl().await? {
+                continue;
+            }
             self.execute(&statement).await?;
         }
         Ok(())
+    }
+
+    /// Whether the `flows` table has a TTL (its engine clause names one).
+    async fn flows_have_ttl(&self) -> Result<bool, StoreError> {
+        // Straight to the engine: this runs while the schema is being made.
+        let output = self
+            .engine_query(
+                "SELECT engine_full FROM system.tables \
+                 WHERE database = currentDatabase() AND name = 'flows'",
+            )
+            .await?;
+        let engine = output.rows.first().and_then(|row| row.first()).and_then(|v| v.as_str());
+        Ok(engine.is_some_and(|engine| engine.contains(" TTL ")))
     }
 
     /// Runs a statement that returns no rows (DDL, maintenance).
@@ -205,6 +221,10 @@ impl Store {
     /// Runs a read-only query under the configured limits.
     pub async fn query(&self, sql: &str) -> Result<QueryOutput, StoreError> {
         self.ready().await?;
+        self.engine_query(sql).await
+    }
+
+    async fn engine_query(&self, sql: &str) -> Result<QueryOutput, StoreError> {
         match &self.engine {
             Engine::Embedded(s) => s.query(sql).await,
             Engine::Server(s) => s.query(sql).await,

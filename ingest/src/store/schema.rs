@@ -170,6 +170,11 @@ pub fn flows_staging_table() -> String {
     format!("flows_ingest_v{FLOWS_STAGING_VERSION}")
 }
 
+/// Drops the flows TTL. ClickHouse refuses it on a table without one, so
+/// [`Store::init_schema`](super::Store::init_schema) runs it only when the
+/// table has a TTL.
+pub const REMOVE_TTL: &str = "ALTER TABLE flows REMOVE TTL";
+
 /// The statements that create or update the schema, in order.
 ///
 /// `ttl_days` of 0 keeps flows forever.
@@ -197,7 +202,7 @@ pub fn create_statements(ttl_days: u32) -> Vec<String> {
         ));
     }
     statements.push(if ttl_days == 0 {
-        "ALTER TABLE flows REMOVE TTL".to_string()
+        REMOVE_TTL.to_string()
     } else {
         format!("ALTER TABLE flows MODIFY {}", ttl_clause(ttl_days))
     });
