@@ -123,13 +123,14 @@ pub async fn run(config: Config, args: ReplayArgs) -> anyhow::Result<ReplayRepor
     };
 
     let store = Store::open(&config.store).await.context("in opening the store")?;
-    let pipeline = Pipeline::start(&config.flow, store);
+    let pipeline = Pipeline::start(&config.flow, store.clone());
     let intake = pipeline.intake();
     let clock = Clock { now: args.now, ttl_days: config.store.flows_ttl_days };
     let feeding = tokio::task::spawn_blocking(move || feed(captures, &intake, clock));
     let files = feeding.await.context("in the capture reading task")??;
     let stats = pipeline.stats.clone();
     pipeline.finish().await;
+    store.quiesce().await.context("in stopping the store's background merges")?;
 
     Ok(ReplayReport {
         files,

@@ -23,6 +23,11 @@ use serde::Serialize;
 
 pub use config::{Backend, QueryLimits, StoreConfig};
 
+/// Longest [`Store::quiesce`] waits for running merges to be cancelled.
+pub const QUIESCE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often [`Store::quiesce`] looks at the running merges.
+const QUIESCE_POLL: Duration = Duration::from_millis(50);
+
 /// A column of a query result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ColumnMeta {
@@ -173,6 +178,32 @@ impl Store {
         match self {
             Self::Embedded(_) => Backend::Embedded,
             Self::Server(_) => Backend::Server,
+        }
+    }
+
+    /// Stops the embedded engine's background merges and waits, up to
+    /// [`QUIESCE_TIMEOUT`], until none runs; call it last, before the
+    /// process exits.
+    ///
+    /// chDB's merge threads outlive its connections, and a merge still
+    /// running when the process exits crashes inside the engine (SIGSEGV in
+    /// its MergeMutate thread; seen when a replay's second insert was being
+    /// merged). Stopping merges lasts only as long as the process: the next
+    /// one merges as usual. A ClickHouse server merges on its own time, so
+    /// there is nothing to do for it.
+    pub async fn quiesce(&self) -> Result<(), StoreError> {
+        if let Self::Server(_) = self {
+            return Ok(());
+        }
+        self.execute("SYSTEM STOP MERGES").await?;
+        let deadline = tokio::time::Instant::now() + QUIESCE_TIMEOUT;
+        loop {
+            let running = self.query("SELECT count() FROM system.merges").await?;
+            let count = running.rows.first().and_then(|row| row.first()).and_then(|v| v.as_u64());
+            if count == Some(0) || tokio::time::Instant::now() > deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(QUIESCE_POLL).await;
         }
     }
 }
