@@ -150,9 +150,9 @@ struct Clock {
 
 impl Clock {
     /// The receive time of a frame captured at `captured_ms`, or `None` when
-    /// the TTL would delete its rows at once. Writing those would not only
-    /// lose them: chDB starts the TTL merge right away, and a process that
-    /// exits during that merge crashes inside the engine.
+    /// the TTL would delete its rows at once: the engine runs the TTL merge
+    /// on such a part right after the insert, so writing them would only
+    /// look like success.
     fn received_ms(&self, captured_ms: Option<i64>) -> Option<i64> {
         let now = now_ms();
         let received = captured_ms.filter(|_| !self.now).unwrap_or(now);
