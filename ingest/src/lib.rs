@@ -6,14 +6,15 @@
 //!   replaying captures and for tests. Pure like the decoders.
 //! - [`decode`]: NetFlow v9 and IPFIX datagrams to flow records. Pure: no
 //!   sockets, no store, no clock.
-//! - [`collector`]: UDP listeners, the decode task and the batcher that feed
-//!   the store; per-exporter statistics ([`collector::stats`]).
+//! - [`collector`]: UDP listeners in front of the [`Pipeline`](collector::Pipeline)
+//!   (decode task, batcher, store writer) that live collection and replayed
+//!   captures share; per-exporter statistics ([`collector::stats`]).
 //! - [`store`]: the ClickHouse schema and its two backends, embedded chDB and
 //!   a ClickHouse server over HTTP.
 //!
-//! Data flows one way: socket → bounded queue → decoder → batcher → bounded
-//! queue → store. Nothing on the receive side ever waits on the store; every
-//! queue has a bound and counts what it drops.
+//! Data flows one way: socket (or capture) → bounded queue → decoder →
+//! batcher → bounded queue → store. Nothing on the receive side ever waits on
+//! the store; every queue has a bound and counts what it drops.
 
 pub mod capture;
 pub mod collector;
