@@ -128,13 +128,14 @@ pub async fn run(config: Config, args: ReplayArgs) -> anyhow::Result<ReplayRepor
     // later `serve` to write: its spool is disabled (a bound of 0 bytes).
     let spool_dir = config.store.data_dir.join("replay-spool");
     let spool = Spool::open(&spool_dir, 0).context("in opening the replay's spool")?;
-    let pipeline = Pipeline::start(&config.flow, store, spool);
+    let pipeline = Pipeline::start(&config.flow, store.clone(), spool);
     let intake = pipeline.intake();
     let clock = Clock { now: args.now, ttl_days: config.store.flows_ttl_days };
     let feeding = tokio::task::spawn_blocking(move || feed(captures, &intake, clock));
     let files = feeding.await.context("in the capture reading task")??;
     let stats = pipeline.stats.clone();
     pipeline.finish().await;
+    store.quiesce().await.context("in stopping the store's background merges")?;
 
     Ok(ReplayReport {
         files,
@@ -154,9 +155,9 @@ struct Clock {
 
 impl Clock {
     /// The receive time of a frame captured at `captured_ms`, or `None` when
-    /// the TTL would delete its rows at once. Writing those would not only
-    /// lose them: chDB starts the TTL merge right away, and a process that
-    /// exits during that merge crashes inside the engine.
+    /// the TTL would delete its rows at once: the engine runs the TTL merge
+    /// on such a part right after the insert, so writing them would only
+    /// look like success.
     fn received_ms(&self, captured_ms: Option<i64>) -> Option<i64> {
         let now = now_ms();
         let received = captured_ms.filter(|_| !self.now).unwrap_or(now);

@@ -98,6 +98,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let stats = collector.stats.clone();
     collector.shutdown().await;
+    if let Err(err) = store.quiesce().await {
+        tracing::warn!(error = %err, "could not stop the store's background merges before exit");
+    }
     lock.remove_note();
     let writer = stats.writer();
     tracing::info!(

@@ -28,13 +28,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
 
     let store = Store::open(&config.store).await.context("in opening the store")?;
-    let toolbox = Toolbox::new(store, None, config.tools.clone());
+    let toolbox = Toolbox::new(store.clone(), None, config.tools.clone());
     tracing::info!(data = %config.store.data_dir.display(), "serving MCP on stdio");
     let service = FlowsageServer::new(toolbox)
         .serve(rmcp::transport::stdio())
         .await
         .context("in starting MCP on stdio")?;
     service.waiting().await.context("in the stdio MCP session")?;
+    store.quiesce().await.context("in stopping the store's background merges")?;
     Ok(())
 }
 

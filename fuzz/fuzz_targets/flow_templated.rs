@@ -65,22 +65,22 @@ const V9_OPTIONS: &[Spec] = &[
 /// today (a known parser gap, see `ingest/tests/corpus.rs`), which would
 /// keep the fuzzer out of record decoding altogether.
 const IPFIX_FLOW: &[Spec] = &[
-    (1, 8, None),             // octetDeltaCount
-    (2, 8, None),             // packetDeltaCount
-    (4, 1, None),             // protocolIdentifier
-    (7, 2, None),             // sourceTransportPort
-    (8, 4, None),             // sourceIPv4Address
-    (28, 16, None),           // destinationIPv6Address
-    (21, 4, None),            // flowEndSysUpTime
-    (22, 4, None),            // flowStartSysUpTime
-    (152, 8, None),           // flowStartMilliseconds
-    (155, 8, None),           // flowEndMicroseconds
-    (158, 4, None),           // flowStartDeltaMicroseconds
-    (159, 4, None),           // flowEndDeltaMicroseconds
-    (82, VARIABLE, None),     // interfaceName
-    (1, 4, Some(PEN)),        // an enterprise element
-    (302, 8, None),           // selectorId
-    (243, 2, None),           // dot1qVlanId
+    (1, 8, None),         // octetDeltaCount
+    (2, 8, None),         // packetDeltaCount
+    (4, 1, None),         // protocolIdentifier
+    (7, 2, None),         // sourceTransportPort
+    (8, 4, None),         // sourceIPv4Address
+    (28, 16, None),       // destinationIPv6Address
+    (21, 4, None),        // flowEndSysUpTime
+    (22, 4, None),        // flowStartSysUpTime
+    (152, 8, None),       // flowStartMilliseconds
+    (155, 8, None),       // flowEndMicroseconds
+    (158, 4, None),       // flowStartDeltaMicroseconds
+    (159, 4, None),       // flowEndDeltaMicroseconds
+    (82, VARIABLE, None), // interfaceName
+    (1, 4, Some(PEN)),    // an enterprise element
+    (302, 8, None),       // selectorId
+    (243, 2, None),       // dot1qVlanId
 ];
 /// IPFIX options: scope selectorId, then the sampling and clock fields.
 const IPFIX_OPTIONS_SCOPE: &[Spec] = &[(302, 8, None)];

@@ -29,6 +29,11 @@ use tokio::sync::OnceCell;
 
 pub use config::{Backend, QueryLimits, StoreConfig};
 
+/// Longest [`Store::quiesce`] waits for running merges to be cancelled.
+pub const QUIESCE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often [`Store::quiesce`] looks at the running merges.
+const QUIESCE_POLL: Duration = Duration::from_millis(50);
+
 /// A column of a query result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ColumnMeta {
@@ -236,6 +241,32 @@ impl Store {
         match &self.engine {
             Engine::Embedded(_) => Backend::Embedded,
             Engine::Server(_) => Backend::Server,
+        }
+    }
+
+    /// Stops the embedded engine's background merges and waits, up to
+    /// [`QUIESCE_TIMEOUT`], until none runs; call it last, before the
+    /// process exits.
+    ///
+    /// chDB's merge threads outlive its connections, and a merge still
+    /// running when the process exits crashes inside the engine (SIGSEGV in
+    /// its MergeMutate thread; seen when a replay's second insert was being
+    /// merged). Stopping merges lasts only as long as the process: the next
+    /// one merges as usual. A ClickHouse server merges on its own time, so
+    /// there is nothing to do for it.
+    pub async fn quiesce(&self) -> Result<(), StoreError> {
+        if let Engine::Server(_) = &self.engine {
+            return Ok(());
+        }
+        self.execute("SYSTEM STOP MERGES").await?;
+        let deadline = tokio::time::Instant::now() + QUIESCE_TIMEOUT;
+        loop {
+            let running = self.query("SELECT count() FROM system.merges").await?;
+            let count = running.rows.first().and_then(|row| row.first()).and_then(|v| v.as_u64());
+            if count == Some(0) || tokio::time::Instant::now() > deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(QUIESCE_POLL).await;
         }
     }
 }
