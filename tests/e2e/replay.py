@@ -155,6 +155,8 @@ class Tee(threading.Thread):
         self.targets = targets
         self.datagrams = 0
         self.bytes = 0
+        # Set `kept = []` before start to keep a copy of every datagram.
+        self.kept = None
         self.stopping = threading.Event()
         self.error = None
 
@@ -169,6 +171,8 @@ class Tee(threading.Thread):
                     self.out.sendto(data, target)
                 self.datagrams += 1
                 self.bytes += len(data)
+                if self.kept is not None:
+                    self.kept.append(data)
         except OSError as err:
             self.error = err
 

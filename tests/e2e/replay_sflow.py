@@ -23,6 +23,7 @@ with WORK_DIR an empty directory.
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -107,6 +108,33 @@ def start_sfacctd(work_dir):
     raise ReplayError(f"in starting sfacctd: it did not listen; its log:\n{read_text(log_path)}")
 
 
+def flow_samples(datagrams):
+    """Counts the flow samples in sFlow v5 datagrams and the packets they
+    stand for (the sum of their sampling rates), read from the datagrams
+    themselves: a reference that does not depend on any collector keeping up
+    (sfacctd drops samples silently when its buffers overrun)."""
+    samples = packets = 0
+    for data in datagrams:
+        version, agent_type = struct.unpack_from("!II", data, 0)
+        if version != 5:
+            continue
+        offset = 8 + (4 if agent_type == 1 else 16) + 12  # sub-agent, sequence, uptime
+        (count,) = struct.unpack_from("!I", data, offset)
+        offset += 4
+        for _ in range(count):
+            sample_type, length = struct.unpack_from("!II", data, offset)
+            body = offset + 8
+            fmt = sample_type & 0xFFF
+            if fmt == 1:  # flow sample: sequence, source id, sampling rate
+                samples += 1
+                packets += struct.unpack_from("!I", data, body + 8)[0]
+            elif fmt == 3:  # expanded: sequence, source type, source index, rate
+                samples += 1
+                packets += struct.unpack_from("!I", data, body + 12)[0]
+            offset = body + length
+    return {"flow_samples": samples, "sampled_packets": packets}
+
+
 def run_pmacctd(pcap, rate, tee, work_dir):
     """Runs pmacctd's sFlow probe over `pcap` until the tee has been quiet."""
     config = os.path.join(work_dir, "pmacctd.conf")
@@ -169,6 +197,7 @@ def replay(pcap, rate, collector_port, work_dir):
     tee = None
     try:
         tee = Tee([(LOOPBACK, collector_port), (LOOPBACK, sfacctd_port)])
+        tee.kept = []
         tee.start()
         run_pmacctd(pcap, rate, tee, work_dir)
         tee.close()
@@ -194,7 +223,7 @@ def replay(pcap, rate, collector_port, work_dir):
         raise ReplayError(f"in reading sfacctd's output: no flows; its log:\n{read_text(sfacctd_log)}")
     return {
         "pcap": span,
-        "tee": {"datagrams": tee.datagrams, "bytes": tee.bytes},
+        "tee": {"datagrams": tee.datagrams, "bytes": tee.bytes, **flow_samples(tee.kept)},
         "sfacctd": {
             "flows": len(flows),
             "packets": sum(f["packets"] for f in flows),
