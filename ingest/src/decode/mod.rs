@@ -243,19 +243,10 @@ impl FlowDecoder {
         while let Some(end) =
             self.decode_ipfix_message(exporter, received_ms, datagram, start, out, report)
         {
-            let rest = &datagram[end..];
-            if rest.iter().all(|b| *b == 0) {
-                break; // nothing left, or zero padding
+            match next_message(datagram, end, IPFIX_HEADER_LEN, 10, "an IPFIX message", report) {
+                Some(next) => start = next,
+                None => break,
             }
-            if rest.len() < IPFIX_HEADER_LEN || rest[..2] != [0, 10] {
-                report.errors.push(error(
-                    DecodeErrorKind::BadLength,
-                    end,
-                    format!("{} bytes after the message end are not an IPFIX message", rest.len()),
-                ));
-                break;
-            }
-            start = end;
         }
     }
 
@@ -439,6 +430,33 @@ fn sets<'a>(message: &'a [u8], start: usize, report: &mut DecodeReport) -> Vec<(
         offset += length;
     }
     found
+}
+
+/// Where the next message of a datagram starts when the one before ended at
+/// `end`: `None` when nothing but zero padding is left, or when what is left
+/// cannot be a message of `version` (counted as a `BadLength` error). Shared
+/// by the protocols whose messages may come back to back in one datagram.
+fn next_message(
+    datagram: &[u8],
+    end: usize,
+    header_len: usize,
+    version: u16,
+    what: &str,
+    report: &mut DecodeReport,
+) -> Option<usize> {
+    let rest = &datagram[end..];
+    if rest.iter().all(|b| *b == 0) {
+        return None;
+    }
+    if rest.len() < header_len || rest[..2] != version.to_be_bytes() {
+        report.errors.push(error(
+            DecodeErrorKind::BadLength,
+            end,
+            format!("{} bytes after the message end are not {what}", rest.len()),
+        ));
+        return None;
+    }
+    Some(end)
 }
 
 fn error(kind: DecodeErrorKind, offset: usize, detail: impl Into<String>) -> DecodeError {

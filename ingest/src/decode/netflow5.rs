@@ -35,7 +35,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::{DecodeErrorKind, DecodeReport, be_u32, error};
+use super::{DecodeErrorKind, DecodeReport, be_u32, error, next_message};
 use crate::flow::{FlowProtocol, FlowRecord};
 
 /// The version field of a v5 header.
@@ -61,19 +61,10 @@ pub(super) fn decode(
     report.protocol = Some(FlowProtocol::NetflowV5);
     let mut start = 0;
     while let Some(end) = decode_packet(exporter, received_ms, datagram, start, out, report) {
-        let rest = &datagram[end..];
-        if rest.iter().all(|b| *b == 0) {
-            break; // nothing left, or zero padding
+        match next_message(datagram, end, HEADER_LEN, VERSION, "a NetFlow v5 packet", report) {
+            Some(next) => start = next,
+            None => break,
         }
-        if rest.len() < HEADER_LEN || rest[..2] != VERSION.to_be_bytes() {
-            report.errors.push(error(
-                DecodeErrorKind::BadLength,
-                end,
-                format!("{} bytes after the last record are not a NetFlow v5 packet", rest.len()),
-            ));
-            break;
-        }
-        start = end;
     }
 }
 
